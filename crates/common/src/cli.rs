@@ -1,0 +1,46 @@
+//! Flags every program shares. Flatten [`OutputArgs`] into a clap parser:
+//!
+//! ```
+//! use clap::Parser;
+//! #[derive(Parser)]
+//! struct Cli {
+//!     #[command(flatten)]
+//!     out: common::cli::OutputArgs,
+//! }
+//! let cli = Cli::parse_from(["prog", "--json"]);
+//! assert!(cli.out.json);
+//! assert!(!cli.out.quiet);
+//! ```
+
+use clap::Args;
+
+use crate::StageLog;
+
+/// `--json` and `--quiet`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OutputArgs {
+    /// Print a machine-readable JSON record as the last line of stdout
+    /// (what `cargo xtask run-all` reads).
+    #[arg(long)]
+    pub json: bool,
+    /// Do not print the timestamped stage lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl OutputArgs {
+    /// A stage logger that prints unless `--quiet`.
+    pub fn stage_log(&self) -> StageLog {
+        StageLog::with_printing(!self.quiet)
+    }
+}
+
+/// Runs a program's `try_main`, printing an error chain as one line on
+/// stderr (`error: what failed: why`) and exiting non-zero, instead of a
+/// panic or a debug dump.
+pub fn exit_on_error<E: std::fmt::Display>(result: Result<(), E>) {
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}

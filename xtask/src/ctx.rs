@@ -1,0 +1,276 @@
+//! The context a lesson runs in: where the binaries are, how to run one
+//! program and read its JSON record, where the report goes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use common::Record;
+
+use crate::RunOptions;
+use crate::lessons::Lesson;
+
+/// The `cargo` to run (the one that runs us, when known).
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+/// The workspace root (where the top `Cargo.toml` is).
+///
+/// # Errors
+/// When this crate's folder has no parent (cannot happen in the workspace).
+pub fn workspace_root() -> Result<PathBuf> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = here.parent().context("xtask has no parent folder")?;
+    Ok(root.to_path_buf())
+}
+
+/// A flag set when the user presses Ctrl-C. The handler is installed once
+/// per process: xtask itself keeps going long enough to report, while the
+/// running program (same process group) receives the signal and stops.
+fn ctrl_c_flag() -> Arc<AtomicBool> {
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        // Fails only if another handler exists (e.g. in tests): then the
+        // default behaviour (exit) applies, which also leaves no child.
+        let _ = ctrlc::set_handler(move || f.store(true, Ordering::Relaxed));
+        flag
+    })
+    .clone()
+}
+
+/// One finished program run.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The program's JSON record (its last stdout line).
+    pub record: Record,
+    /// Everything it printed on stdout.
+    pub stdout: String,
+    /// Everything it printed on stderr.
+    pub stderr: String,
+    /// Its exit code (`None` if killed by a signal).
+    pub code: Option<i32>,
+    /// Wall time measured from outside.
+    pub wall: Duration,
+}
+
+/// Where and how lessons run.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The workspace root.
+    pub root: PathBuf,
+    /// `target/release` or `target/debug`.
+    pub bin_dir: PathBuf,
+    /// True for `--full` (book-sized inputs).
+    pub full: bool,
+    /// True when using debug builds.
+    pub debug: bool,
+    /// The report folder (created).
+    pub report_dir: PathBuf,
+    /// The longest any one program may run before it is killed.
+    pub timeout: Duration,
+    interrupted: Arc<AtomicBool>,
+}
+
+impl Ctx {
+    /// Prepares the context for `opts`.
+    ///
+    /// # Errors
+    /// When the report folder cannot be created.
+    pub fn new(opts: &RunOptions) -> Result<Ctx> {
+        let root = workspace_root()?;
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        let bin_dir = target.join(if opts.debug { "debug" } else { "release" });
+        let report_dir = opts
+            .report_dir
+            .clone()
+            .unwrap_or_else(|| target.join("report"));
+        std::fs::create_dir_all(&report_dir)
+            .with_context(|| format!("creating {}", report_dir.display()))?;
+        let interrupted = ctrl_c_flag();
+        Ok(Ctx {
+            root,
+            bin_dir,
+            full: opts.full,
+            debug: opts.debug,
+            report_dir,
+            timeout: Duration::from_secs(if opts.full { 1800 } else { 600 }),
+            interrupted,
+        })
+    }
+
+    /// True once the user pressed Ctrl-C (the running program got it too).
+    pub fn interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::Relaxed)
+    }
+
+    /// Builds the binaries of `lessons` in one `cargo build`.
+    ///
+    /// # Errors
+    /// When cargo fails.
+    pub fn build(&self, lessons: &[&Lesson]) -> Result<()> {
+        let mut cmd = Command::new(cargo());
+        cmd.current_dir(&self.root).arg("build");
+        if !self.debug {
+            cmd.arg("--release");
+        }
+        let mut any = false;
+        for l in lessons {
+            for a in l.build_args {
+                cmd.arg(a);
+                any = true;
+            }
+        }
+        if !any {
+            return Ok(());
+        }
+        println!(
+            "building: cargo {}",
+            cmd.get_args()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let status = cmd.status().context("running cargo build")?;
+        if !status.success() {
+            bail!("cargo build failed ({status})");
+        }
+        Ok(())
+    }
+
+    /// The path of a program (a `[[bin]]` or an example).
+    ///
+    /// # Errors
+    /// When it was not built, naming the command that builds it.
+    pub fn bin(&self, name: &str) -> Result<PathBuf> {
+        for cand in [
+            self.bin_dir.join(name),
+            self.bin_dir.join("examples").join(name),
+        ] {
+            if cand.is_file() {
+                return Ok(cand);
+            }
+        }
+        bail!(
+            "program {name} is not built in {} (run without --no-build)",
+            self.bin_dir.display()
+        )
+    }
+
+    /// Runs `program args… --json`, waits (killing it after the timeout),
+    /// and parses its record. A non-zero exit is not an error here: the
+    /// record says what failed, and lessons check it.
+    ///
+    /// # Errors
+    /// When the program cannot start, times out, or prints no record.
+    pub fn run(&self, program: &str, args: &[&str]) -> Result<Run> {
+        self.run_with(program, args, &[])
+    }
+
+    /// As [`Ctx::run`], with extra environment variables.
+    ///
+    /// # Errors
+    /// As [`Ctx::run`].
+    pub fn run_with(&self, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<Run> {
+        let path = self.bin(program)?;
+        let mut cmd = Command::new(&path);
+        cmd.args(args)
+            .arg("--json")
+            .current_dir(&self.root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let shown = format!("{program} {}", args.join(" "));
+        println!("  running {shown}");
+        let start = Instant::now();
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", path.display()))?;
+        let guard = KillOnDrop(Some(child));
+        let output = self.wait(guard, &shown)?;
+        let wall = start.elapsed();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let record = Record::parse_last_line(&stdout).map_err(|e| {
+            anyhow::anyhow!(
+                "{shown}: {e}; its stderr said: {}",
+                stderr.lines().last().unwrap_or("(nothing)")
+            )
+        })?;
+        Ok(Run {
+            record,
+            stdout,
+            stderr,
+            code: output.status.code(),
+            wall,
+        })
+    }
+
+    fn wait(&self, mut guard: KillOnDrop, shown: &str) -> Result<std::process::Output> {
+        // Read the pipes on threads so a chatty program never blocks.
+        let child = guard.0.as_mut().expect("child present");
+        let mut out = child.stdout.take().expect("piped");
+        let mut err = child.stderr.take().expect("piped");
+        let t_out = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut out, &mut v);
+            v
+        });
+        let t_err = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut err, &mut v);
+            v
+        });
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait()? {
+                break s;
+            }
+            if self.interrupted() {
+                drop(guard);
+                bail!("{shown}: interrupted (Ctrl-C)");
+            }
+            if start.elapsed() > self.timeout {
+                drop(guard); // kills and reaps it
+                bail!("{shown}: still running after {:?}; killed", self.timeout);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        guard.0 = None;
+        let stdout = t_out.join().unwrap_or_default();
+        let stderr = t_err.join().unwrap_or_default();
+        Ok(std::process::Output {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+
+    /// A path in the report folder.
+    pub fn report_path(&self, name: &str) -> PathBuf {
+        self.report_dir.join(name)
+    }
+}
+
+/// Kills and reaps a child if it is still running when dropped (on error,
+/// timeout or panic), so run-all never leaves a program behind.
+struct KillOnDrop(Option<Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
