@@ -34,6 +34,20 @@ pub fn classify(url: &str, err: &reqwest::Error, timeout: Duration) -> FetchErro
     }
 }
 
+/// Classifies an error that happened while reading a response's body (after
+/// the headers arrived): a timeout, or a broken connection.
+pub fn classify_body(url: &str, err: &reqwest::Error, timeout: Duration) -> FetchError {
+    let kind = if err.is_timeout() {
+        FetchErrorKind::Timeout(timeout)
+    } else {
+        FetchErrorKind::Body(root_cause(err))
+    };
+    FetchError {
+        url: url.to_string(),
+        kind,
+    }
+}
+
 /// The innermost cause's message: the part a person can act on.
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = err;
@@ -99,7 +113,7 @@ pub fn fetch(
         });
     }
     let expected = resp.content_length();
-    let body = resp.bytes().map_err(|e| classify(url, &e, timeout))?;
+    let body = resp.bytes().map_err(|e| classify_body(url, &e, timeout))?;
     check_length(url, body.len() as u64, expected)?;
     Ok(Fetched {
         body: body.to_vec(),

@@ -484,6 +484,9 @@ fn body_stream(
             if pos >= half && pos > 0 {
                 match fault {
                     Some(Fault::Reset) => {
+                        // Let the first half reach the client before the
+                        // connection drops, as a real mid-body reset would.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                         let err = std::io::Error::new(
                             std::io::ErrorKind::ConnectionReset,
                             "injected reset mid-body",
