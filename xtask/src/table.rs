@@ -118,8 +118,11 @@ mod tests {
         t.row(vec!["seq".into(), "0.950".into()]);
         t.row(vec!["threads".into(), "0.2".into()]);
         let text = t.to_text();
-        assert!(text.contains("seq        0.950"), "{text}");
-        assert!(text.contains("threads      0.2"), "{text}");
+        let lines: Vec<&str> = text.lines().skip(1).collect();
+        // Numbers are right-aligned: every line ends at the same column.
+        assert!(lines.iter().all(|l| l.len() == lines[0].len()), "{text}");
+        assert!(lines[2].starts_with("seq ") && lines[2].ends_with(" 0.950"), "{text}");
+        assert!(lines[3].starts_with("threads ") && lines[3].ends_with("   0.2"), "{text}");
         let md = t.to_markdown();
         assert!(md.contains("| variant | wall s |"));
         assert!(md.contains("| seq | 0.950 |"));
