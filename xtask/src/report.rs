@@ -196,3 +196,61 @@ pub fn bar_chart(path: &Path, title: &str, unit: &str, bars: &[(String, f64)]) -
     root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
 }
+
+/// Draws a timeline (SVG): one horizontal bar per row from its start to its
+/// end, in seconds — requests one after another form a staircase, concurrent
+/// ones stack up side by side.
+///
+/// # Errors
+/// When the file cannot be written.
+pub fn timeline_chart(path: &Path, title: &str, rows: &[(String, f64, f64)]) -> Result<()> {
+    let height = 120 + 34 * rows.len() as u32;
+    let root = SVGBackend::new(path, (900, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let end = rows.iter().map(|r| r.2).fold(0.0_f64, f64::max).max(1e-9) * 1.12;
+    let n = rows.len() as i32;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(220)
+        .build_cartesian_2d(0.0..end, (0..n).into_segmented())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc("seconds since start")
+        .y_labels(rows.len().max(1))
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .draw()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    chart
+        .draw_series(rows.iter().enumerate().map(|(i, (_, a, b))| {
+            let i = i as i32;
+            let mut r = Rectangle::new(
+                [
+                    (*a, SegmentValue::Exact(i)),
+                    (*b, SegmentValue::Exact(i + 1)),
+                ],
+                Palette99::pick(i as usize).filled(),
+            );
+            r.set_margin(5, 5, 0, 0);
+            r
+        }))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    chart
+        .draw_series(rows.iter().enumerate().map(|(i, (_, a, b))| {
+            Text::new(
+                format!("{:.3} s", b - a),
+                (*b, SegmentValue::CenterOf(i as i32)),
+                ("sans-serif", 14),
+            )
+        }))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}

@@ -121,8 +121,14 @@ mod tests {
         let lines: Vec<&str> = text.lines().skip(1).collect();
         // Numbers are right-aligned: every line ends at the same column.
         assert!(lines.iter().all(|l| l.len() == lines[0].len()), "{text}");
-        assert!(lines[2].starts_with("seq ") && lines[2].ends_with(" 0.950"), "{text}");
-        assert!(lines[3].starts_with("threads ") && lines[3].ends_with("   0.2"), "{text}");
+        assert!(
+            lines[2].starts_with("seq ") && lines[2].ends_with(" 0.950"),
+            "{text}"
+        );
+        assert!(
+            lines[3].starts_with("threads ") && lines[3].ends_with("   0.2"),
+            "{text}"
+        );
         let md = t.to_markdown();
         assert!(md.contains("| variant | wall s |"));
         assert!(md.contains("| seq | 0.950 |"));

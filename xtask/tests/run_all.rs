@@ -26,8 +26,11 @@ fn run_all_seq_writes_a_report_naming_the_lesson() {
     let md = std::fs::read_to_string(&outcome.report_path).unwrap();
     assert!(md.contains("## seq"), "{md}");
     assert!(md.contains("288998"), "the table shows the total: {md}");
-    let svg = std::fs::read_to_string(dir.join("seq-requests.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("intro.txt"), "chart names the files");
+    let svg = std::fs::read_to_string(dir.join("seq-timeline.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("intro.txt"),
+        "chart names the files"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

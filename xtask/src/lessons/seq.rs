@@ -75,30 +75,24 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
         "each download starts when the previous one ends: the wall time is the sum of five latencies"
             .into(),
     );
-    let stages: Vec<(String, f64)> = r
+    // Each request starts when the previous stage line was printed.
+    let rows: Vec<(String, f64, f64)> = r
         .stages
         .iter()
         .filter(|s| s.message.starts_with("downloaded"))
         .map(|s| {
-            let name = s
-                .message
-                .split('/')
-                .next_back()
-                .unwrap_or("")
-                .split(' ')
-                .next()
-                .unwrap_or("");
-            (name.to_string(), s.dt_s)
+            let name = s.message.split('/').next_back().unwrap_or("");
+            let name = name.split(' ').next().unwrap_or("").to_string();
+            (name, s.t_s - s.dt_s, s.t_s)
         })
         .collect();
-    let chart = ctx.report_path("seq-requests.svg");
-    report::bar_chart(
+    let chart = ctx.report_path("seq-timeline.svg");
+    report::timeline_chart(
         &chart,
-        "seq: time of each request (they add up)",
-        "seconds",
-        &stages,
+        "seq: each request starts when the previous one ends",
+        &rows,
     )?;
     rep.images
-        .push((chart, "time of each sequential request".into()));
+        .push((chart, "timeline of the sequential requests".into()));
     Ok(rep)
 }
