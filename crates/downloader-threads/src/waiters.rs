@@ -61,8 +61,7 @@ pub fn run_spawned(waits_ms: &[u64], join: bool) -> Vec<u64> {
             let _ = th.join();
         }
     }
-    let seen = waits.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    seen
+    waits.lock().unwrap_or_else(PoisonError::into_inner).clone()
 }
 
 /// The same with scoped threads: they borrow a local `Mutex<Vec<u64>>` (no
