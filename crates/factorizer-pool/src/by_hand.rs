@@ -1,0 +1,163 @@
+//! Processes **by hand** (the book's `multiprocessing.Process` listing):
+//! start N children, give each its share of the work, then wait for them
+//! one by one, each sending its results back through a pipe.
+//!
+//! The shares are dealt out before anything runs (item 0 to child 0, item 1
+//! to child 1, …), so unlike a pool nobody takes over the work of a child
+//! that got the slow items: compare its wall time with the pool's on the
+//! same list. And with nobody watching the children, one that crashes
+//! loses every item it had not answered yet.
+//!
+//! ```no_run
+//! use factorizer_pool::{by_hand, process_pool::WorkerCommand, Task};
+//! use factorizer_pool::factor::Algorithm;
+//! # fn main() -> std::io::Result<()> {
+//! factorizer_pool::worker::run_if_requested(); // first line of main
+//! let tasks = Task::list(&factorizer_pool::input::QUICK_INPUTS);
+//! let s = by_hand::run(&tasks, 4, &WorkerCommand::current_exe()?, Algorithm::Naive)?;
+//! assert!(s.all_ok());
+//! # Ok(()) }
+//! ```
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::time::{Duration, Instant};
+
+use crate::factor::Algorithm;
+use crate::process_pool::{WorkerCommand, describe_exit};
+use crate::task::{Fault, ItemReport, RunSummary, Task};
+use crate::worker::{self, Answer};
+
+/// Starts `children` processes, deals the tasks out round-robin, waits for
+/// each child in turn and collects its answers; items in input order.
+///
+/// A `hang` fault is not sent (nothing here could stop it): its item fails
+/// as "not run".
+///
+/// # Errors
+/// When a child cannot be started (those already started are killed and
+/// reaped by `std::process::Child`'s owner here before returning).
+pub fn run(
+    tasks: &[Task],
+    children: usize,
+    command: &WorkerCommand,
+    algorithm: Algorithm,
+) -> io::Result<RunSummary> {
+    let children = children.min(tasks.len()).max(1);
+    let t0 = Instant::now();
+    let t0_unix = worker::unix_ns();
+    let mut results: Vec<Option<ItemReport>> = vec![None; tasks.len()];
+    // Start every child and hand it its share, then close its input.
+    let mut started = Vec::new();
+    for c in 0..children {
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                for (mut ch, _) in started {
+                    let _ = std::process::Child::kill(&mut ch);
+                    let _ = std::process::Child::wait(&mut ch);
+                }
+                return Err(e);
+            }
+        };
+        let mut share = Vec::new();
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        for index in (c..tasks.len()).step_by(children) {
+            let task = tasks[index];
+            if task.fault == Some(Fault::Hang) {
+                results[index] = Some(failed(
+                    index,
+                    &task,
+                    c,
+                    child.id(),
+                    t0,
+                    "not run: a child that hangs would never be joined".into(),
+                ));
+                continue;
+            }
+            // Write errors mean the child died at once; its exit status
+            // names the reason below.
+            let _ = writeln!(stdin, "{}", worker::task_line(index, algorithm, &task));
+            share.push(index);
+        }
+        drop(stdin); // EOF: the child exits after its last task
+        started.push((child, share));
+    }
+    let startup = t0.elapsed();
+    // Join them one by one, in the order they were started.
+    for (c, (mut child, share)) in started.into_iter().enumerate() {
+        let pid = child.id();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut panic = None;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            match worker::parse_answer(&line) {
+                Ok(Answer::Result {
+                    id,
+                    started_unix_ns,
+                    compute_ns,
+                    factorization,
+                }) if id < tasks.len() => {
+                    let start = Duration::from_nanos(
+                        started_unix_ns
+                            .saturating_sub(t0_unix)
+                            .min(u64::MAX as u128) as u64,
+                    );
+                    let compute = Duration::from_nanos(compute_ns);
+                    results[id] = Some(ItemReport {
+                        index: id,
+                        number: tasks[id].number,
+                        outcome: Ok(factorization),
+                        worker: c,
+                        pid,
+                        start,
+                        end: start + compute,
+                        compute,
+                    });
+                }
+                Ok(Answer::Panic(msg)) => panic = Some(msg),
+                _ => {}
+            }
+        }
+        let status = child.wait();
+        let reason = match panic {
+            Some(msg) => format!("child pid {pid} panicked: {msg}"),
+            None => describe_exit(pid, status).replace("worker", "child"),
+        };
+        for index in share {
+            if results[index].is_none() {
+                let why = format!("{reason} (this item was never answered)");
+                results[index] = Some(failed(index, &tasks[index], c, pid, t0, why));
+            }
+        }
+    }
+    Ok(RunSummary {
+        kind: "by-hand",
+        algorithm,
+        workers: children,
+        items: results.into_iter().map(|r| r.expect("all done")).collect(),
+        wall: t0.elapsed(),
+        startup,
+        spawned: children,
+    })
+}
+
+fn failed(
+    index: usize,
+    task: &Task,
+    worker: usize,
+    pid: u32,
+    t0: Instant,
+    why: String,
+) -> ItemReport {
+    let now = t0.elapsed();
+    ItemReport {
+        index,
+        number: task.number,
+        outcome: Err(why),
+        worker,
+        pid,
+        start: now,
+        end: now,
+        compute: Duration::ZERO,
+    }
+}
