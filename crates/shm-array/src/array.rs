@@ -1,0 +1,490 @@
+//! Typed arrays in shared memory: [`Layout`], [`Segment`] and [`ShmArray`].
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use crate::element::{Element, type_tag};
+use crate::error::{Error, Result};
+use crate::header::{self, ARRAY_ALIGN, ArrayInfo, HEADER_BYTES, MAX_ARRAYS, MAX_DIMS};
+use crate::mapping::{Create, Mapping};
+
+/// The arrays a new segment will hold: names, element types and shapes.
+///
+/// # Examples
+///
+/// ```
+/// use shm_array::{Layout, Segment};
+/// let layout = Layout::new()
+///     .array::<f64>("a", 1000)
+///     .array::<f64>("b", 1000)
+///     .array_nd::<u8>("img", &[4, 3]);
+/// let mut seg = Segment::anonymous(&layout).unwrap();
+/// let img = seg.take::<u8>("img").unwrap();
+/// assert_eq!(img.shape(), &[4, 3]);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    arrays: Vec<ArrayInfo>,
+}
+
+impl Layout {
+    /// An empty layout.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a 1-D array of `len` elements of `T`.
+    ///
+    /// # Panics
+    /// When the layout already holds [`MAX_ARRAYS`] arrays.
+    pub fn array<T: Element>(self, name: &str, len: usize) -> Self {
+        self.array_nd::<T>(name, &[len])
+    }
+
+    /// Adds an n-D array (row-major) of `T` with `shape` (1 to
+    /// [`MAX_DIMS`] dimensions). Names are cut to 31 bytes.
+    ///
+    /// # Panics
+    /// When the layout is full, the shape has no or too many dimensions, or
+    /// its size overflows.
+    pub fn array_nd<T: Element>(mut self, name: &str, shape: &[usize]) -> Self {
+        assert!(self.arrays.len() < MAX_ARRAYS, "at most {MAX_ARRAYS} arrays");
+        assert!(
+            (1..=MAX_DIMS).contains(&shape.len()),
+            "1 to {MAX_DIMS} dimensions"
+        );
+        let len = shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .expect("array size overflows");
+        let elem_size = std::mem::size_of::<T>();
+        assert!(
+            std::mem::align_of::<T>() <= ARRAY_ALIGN,
+            "alignment above a page"
+        );
+        let offset = self.total_bytes();
+        self.arrays.push(ArrayInfo {
+            name: String::from_utf8_lossy(&header::fixed::<32>(name))
+                .trim_end_matches('\0')
+                .to_string(),
+            type_name: String::from_utf8_lossy(&header::fixed::<32>(T::TYPE_NAME))
+                .trim_end_matches('\0')
+                .to_string(),
+            elem_size,
+            offset,
+            len,
+            shape: shape.to_vec(),
+            type_tag: type_tag::<T>(),
+        });
+        self
+    }
+
+    /// The segment size this layout needs: the header page, then each
+    /// array at a page-aligned offset.
+    pub fn total_bytes(&self) -> usize {
+        let end = self
+            .arrays
+            .iter()
+            .map(|a| a.end().expect("checked when added"))
+            .max()
+            .unwrap_or(HEADER_BYTES);
+        end.div_ceil(ARRAY_ALIGN) * ARRAY_ALIGN
+    }
+
+    /// The arrays, with their offsets.
+    pub fn arrays(&self) -> &[ArrayInfo] {
+        &self.arrays
+    }
+}
+
+/// One shared memory segment holding one or more typed arrays (the book's
+/// numpy example: three arrays at offsets in one `SharedMemory`).
+///
+/// Take each array out once with [`Segment::take`]; the arrays keep the
+/// mapping alive, so dropping the `Segment` early is fine.
+///
+/// Cleanup: a named segment is unlinked when the last handle of the
+/// process that created it is dropped, or earlier with
+/// [`Segment::unlink`]. Forked children never unlink it. Anonymous
+/// segments have no name and vanish with the last mapping.
+pub struct Segment {
+    map: Arc<Mapping>,
+    arrays: Vec<ArrayInfo>,
+    taken: Vec<bool>,
+}
+
+impl fmt::Debug for Segment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Segment")
+            .field("name", &self.map.display_name())
+            .field("bytes", &self.map.len())
+            .field("arrays", &self.arrays)
+            .finish()
+    }
+}
+
+impl Segment {
+    /// Creates the named segment `name` (leading `/` optional) holding
+    /// `layout`, mode 0600, failing if the name exists. All its memory is
+    /// allocated now, zeroed.
+    ///
+    /// # Errors
+    /// [`Error::Exists`], [`Error::BadName`], [`Error::NoSpace`] (never a
+    /// SIGBUS later), [`Error::PermissionDenied`], [`Error::Io`].
+    pub fn create(name: &str, layout: &Layout) -> Result<Segment> {
+        Self::new(Create::Named(name), layout)
+    }
+
+    /// Creates an anonymous segment (a sealed memfd mapped shared): no name,
+    /// inherited by forked children, freed with the last mapping (Python's
+    /// `RawArray`).
+    ///
+    /// # Errors
+    /// [`Error::NoSpace`], [`Error::Io`].
+    pub fn anonymous(layout: &Layout) -> Result<Segment> {
+        Self::new(Create::Anonymous, layout)
+    }
+
+    fn new(how: Create<'_>, layout: &Layout) -> Result<Segment> {
+        let total = layout.total_bytes();
+        let map = Mapping::create(how, total)?;
+        // SAFETY: the mapping is fresh, `total >= HEADER_BYTES`, page-aligned,
+        // and nobody else can read it before `ready` is set.
+        unsafe { header::write(map.ptr().as_ptr(), total, &layout.arrays) };
+        Ok(Segment {
+            taken: vec![false; layout.arrays.len()],
+            arrays: layout.arrays.clone(),
+            map: Arc::new(map),
+        })
+    }
+
+    /// Opens the named segment another process created, reading its
+    /// header.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::PermissionDenied`] (including a segment
+    /// owned by another user), [`Error::TooSmall`], [`Error::BadHeader`].
+    ///
+    /// # Safety
+    /// The arrays taken from the returned segment give out `&[T]` and
+    /// `&mut [T]`. Rust assumes nobody else writes memory behind a `&[T]`,
+    /// nor touches memory behind a `&mut [T]`, while the borrow lasts; but
+    /// the creator and any other process that opened the segment can. The
+    /// caller promises that the processes sharing the segment coordinate so
+    /// that this holds (e.g. one writer at a time per element range, with a
+    /// hand-off such as a pipe message or process exit in between), and
+    /// that no other process shrinks the segment (a named segment cannot be
+    /// sealed; touching pages cut off by `ftruncate` raises SIGBUS).
+    /// This is the same contract as `memmap2::MmapMut::map_mut` on a file.
+    pub unsafe fn open(name: &str) -> Result<Segment> {
+        let map = Mapping::open(name, HEADER_BYTES)?;
+        // SAFETY: the mapping is at least HEADER_BYTES, page-aligned, and
+        // stays mapped while `map` lives.
+        let arrays = unsafe { header::read(map.display_name(), map.ptr().as_ptr(), map.len())? };
+        Ok(Segment {
+            taken: vec![false; arrays.len()],
+            arrays,
+            map: Arc::new(map),
+        })
+    }
+
+    /// Takes the array `array` out of the segment, typed as `T`. Each array
+    /// can be taken once per `Segment` handle (so two `&mut` views of the
+    /// same memory cannot exist in one process).
+    ///
+    /// # Errors
+    /// [`Error::NoSuchArray`] (unknown or already taken),
+    /// [`Error::TypeMismatch`].
+    pub fn take<T: Element>(&mut self, array: &str) -> Result<ShmArray<T>> {
+        let idx = self
+            .arrays
+            .iter()
+            .position(|a| a.name == array)
+            .filter(|&i| !self.taken[i])
+            .ok_or_else(|| Error::NoSuchArray {
+                name: self.map.display_name().to_string(),
+                array: array.to_string(),
+            })?;
+        self.take_index(idx)
+    }
+
+    fn take_index<T: Element>(&mut self, idx: usize) -> Result<ShmArray<T>> {
+        let info = &self.arrays[idx];
+        if info.type_tag != type_tag::<T>() || info.elem_size != std::mem::size_of::<T>() {
+            return Err(Error::TypeMismatch {
+                name: format!("{}:{}", self.map.display_name(), info.name),
+                expected: T::TYPE_NAME.to_string(),
+                found: info.type_name.clone(),
+            });
+        }
+        if info.offset % std::mem::align_of::<T>() != 0 {
+            return Err(Error::BadHeader {
+                name: self.map.display_name().to_string(),
+                reason: format!("array {:?} is misaligned", info.name),
+            });
+        }
+        self.taken[idx] = true;
+        // SAFETY: header::read/Layout checked offset + len * size_of::<T>()
+        // lies inside the mapping, so the offset pointer is in bounds and
+        // non-null.
+        let ptr = unsafe { self.map.ptr().as_ptr().add(info.offset) };
+        Ok(ShmArray {
+            map: Arc::clone(&self.map),
+            ptr: NonNull::new(ptr.cast::<T>()).expect("inside a mapping"),
+            len: info.len,
+            shape: info.shape.clone(),
+            array: info.name.clone(),
+            _t: PhantomData,
+        })
+    }
+
+    /// What the header says about each array.
+    pub fn arrays(&self) -> &[ArrayInfo] {
+        &self.arrays
+    }
+
+    /// The segment's name (`None` when anonymous).
+    pub fn name(&self) -> Option<&str> {
+        self.map.name()
+    }
+
+    /// Size of the segment in bytes.
+    pub fn bytes(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Removes the name now (Python's `unlink()`); the memory stays valid
+    /// for every existing handle and is freed with the last mapping.
+    /// Idempotent; a no-op for anonymous segments.
+    ///
+    /// # Errors
+    /// [`Error::PermissionDenied`] or [`Error::Io`] from `shm_unlink`.
+    pub fn unlink(&self) -> Result<()> {
+        self.map.unlink()
+    }
+
+    /// Keeps the name after this process exits (the creator will not unlink
+    /// it on drop). Someone must [`unlink`](Segment::unlink) it later, or
+    /// [`sweep_leaked`](crate::sweep_leaked) will remove it once nobody
+    /// holds it.
+    ///
+    /// # Panics
+    /// When array handles were already taken (they share the mapping).
+    pub fn persist(&mut self) {
+        Arc::get_mut(&mut self.map)
+            .expect("persist before taking arrays")
+            .disown();
+    }
+}
+
+/// A typed array in shared memory.
+///
+/// Dereferences to `[T]`. Safe code reads it through `&[T]` and writes it
+/// through `&mut [T]`: within this process the borrow checker keeps those
+/// apart, and the crate keeps the processes it forks apart
+/// ([`ForkPool`](crate::ForkPool) hands each worker a disjoint chunk and
+/// waits for all of them before the parent gets its `&mut` back). Other
+/// processes can only reach the memory through the `unsafe`
+/// [`ShmArray::open`]/[`Segment::open`], whose callers promise to
+/// coordinate.
+///
+/// # Examples
+///
+/// ```
+/// use shm_array::ShmArray;
+/// let mut a = ShmArray::<f64>::anonymous(3).unwrap();
+/// a.copy_from_slice(&[1.0, 2.0, 3.0]);
+/// assert_eq!(a.iter().sum::<f64>(), 6.0);
+/// ```
+pub struct ShmArray<T: Element> {
+    map: Arc<Mapping>,
+    ptr: NonNull<T>,
+    len: usize,
+    shape: Vec<usize>,
+    array: String,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: the handle owns a view into a shared mapping kept alive by the
+// Arc; moving it to another thread moves the (unique) right to `&mut [T]`,
+// which is fine for `T: Send`.
+unsafe impl<T: Element> Send for ShmArray<T> {}
+// SAFETY: `&ShmArray` only gives `&[T]`, fine to share for `T: Sync`.
+unsafe impl<T: Element> Sync for ShmArray<T> {}
+
+impl<T: Element> fmt::Debug for ShmArray<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShmArray")
+            .field("segment", &self.map.display_name())
+            .field("array", &self.array)
+            .field("type", &T::TYPE_NAME)
+            .field("shape", &self.shape)
+            .finish()
+    }
+}
+
+impl<T: Element> ShmArray<T> {
+    fn single(name: Option<&str>, shape: &[usize]) -> Result<Self> {
+        let layout = Layout::new().array_nd::<T>("", shape);
+        let mut seg = match name {
+            Some(n) => Segment::create(n, &layout)?,
+            None => Segment::anonymous(&layout)?,
+        };
+        seg.take_index(0)
+    }
+
+    /// A zeroed anonymous shared array (Python's `RawArray`): inherited by
+    /// forked children, freed with the last mapping, no name to clean up.
+    ///
+    /// # Errors
+    /// [`Error::NoSpace`], [`Error::Io`].
+    pub fn anonymous(len: usize) -> Result<Self> {
+        Self::single(None, &[len])
+    }
+
+    /// An anonymous shared array holding a copy of `values`.
+    ///
+    /// # Errors
+    /// As [`ShmArray::anonymous`].
+    pub fn anonymous_from(values: &[T]) -> Result<Self> {
+        let mut a = Self::anonymous(values.len())?;
+        a.copy_from_slice(values);
+        Ok(a)
+    }
+
+    /// A zeroed named shared array (mode 0600, `O_EXCL`), that other
+    /// processes can [`open`](ShmArray::open) by name. Unlinked when this
+    /// process drops its last handle (or with [`ShmArray::unlink`]).
+    ///
+    /// # Errors
+    /// As [`Segment::create`].
+    pub fn create(name: &str, len: usize) -> Result<Self> {
+        Self::single(Some(name), &[len])
+    }
+
+    /// As [`ShmArray::create`] with an n-D (row-major) shape.
+    ///
+    /// # Errors
+    /// As [`Segment::create`].
+    pub fn create_nd(name: &str, shape: &[usize]) -> Result<Self> {
+        Self::single(Some(name), shape)
+    }
+
+    /// Opens a single-array segment created by [`ShmArray::create`] in
+    /// another process.
+    ///
+    /// # Errors
+    /// As [`Segment::open`], plus [`Error::TypeMismatch`] when it holds
+    /// another type and [`Error::NoSuchArray`] when it holds several arrays.
+    ///
+    /// # Safety
+    /// As [`Segment::open`]: the processes sharing it coordinate so that no
+    /// one writes what another borrows.
+    pub unsafe fn open(name: &str) -> Result<Self> {
+        // SAFETY: forwarded to our caller.
+        let mut seg = unsafe { Segment::open(name)? };
+        if seg.arrays.len() != 1 {
+            return Err(Error::NoSuchArray {
+                name: name.to_string(),
+                array: format!("(single array; it holds {})", seg.arrays.len()),
+            });
+        }
+        seg.take_index(0)
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when it has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The shape (`[len]` for 1-D arrays).
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The element at an n-D index (row-major), or `None` out of bounds.
+    pub fn get_nd(&self, index: &[usize]) -> Option<T> {
+        if index.len() != self.shape.len() {
+            return None;
+        }
+        let mut flat = 0usize;
+        for (&i, &d) in index.iter().zip(&self.shape) {
+            if i >= d {
+                return None;
+            }
+            flat = flat * d + i;
+        }
+        self.as_slice().get(flat).copied()
+    }
+
+    /// The elements as a slice.
+    pub fn as_slice(&self) -> &[T] {
+        // SAFETY: `ptr` is aligned and points to `len` initialised elements
+        // (shared memory starts zeroed and T is Pod: any bytes are a valid
+        // T) that stay mapped while `self.map` lives. No `&mut` to them
+        // exists in this process while `&self` is borrowed; other processes
+        // only write them under the contracts documented on the type.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The elements as a mutable slice.
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        // SAFETY: as in `as_slice`, and `&mut self` makes this the only view
+        // in this process (each array is taken once per segment handle).
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The segment's name (`None` when anonymous).
+    pub fn segment_name(&self) -> Option<&str> {
+        self.map.name()
+    }
+
+    /// Byte offset of this array in its segment.
+    pub fn offset(&self) -> usize {
+        self.ptr.as_ptr() as usize - self.map.ptr().as_ptr() as usize
+    }
+
+    /// Removes the segment's name now (see [`Segment::unlink`]).
+    ///
+    /// # Errors
+    /// As [`Segment::unlink`].
+    pub fn unlink(&self) -> Result<()> {
+        self.map.unlink()
+    }
+
+    /// Asks the kernel to map every page of this array into this process
+    /// now (`MADV_POPULATE_WRITE`), so the first pass does not pay one page
+    /// fault per 4 KiB. Errors are reported, never a SIGBUS.
+    ///
+    /// # Errors
+    /// [`Error::Io`] (e.g. `EINVAL` on kernels before 5.14).
+    pub fn prefault(&mut self) -> Result<()> {
+        crate::pool::populate(
+            self.map.display_name(),
+            self.ptr.as_ptr().cast(),
+            self.len * std::mem::size_of::<T>(),
+            true,
+        )
+    }
+}
+
+impl<T: Element> Deref for ShmArray<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        self.as_slice()
+    }
+}
+
+impl<T: Element> DerefMut for ShmArray<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        self.as_mut_slice()
+    }
+}
