@@ -55,7 +55,7 @@ impl FromStr for FaultSpec {
 #[derive(Debug, Clone, Args)]
 pub struct PoolArgs {
     /// Numbers to factor (default: the quick list, shaped like the book's).
-    #[arg(value_name = "NUMBER")]
+    #[arg(value_name = "NUMBER", allow_negative_numbers = true)]
     pub numbers: Vec<String>,
     /// Factor the book's seven numbers (the slowest takes seconds with
     /// `naive`).
