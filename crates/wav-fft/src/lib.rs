@@ -1,4 +1,50 @@
 //! Book 1.4.3: the spectrum of a long WAV file, the book's parallel attempts, and an exact parallel FFT.
 //!
-//! Not built yet: this crate will hold the lesson described in the workspace's
-//! ARCHITECTURE.md. It has no API until then.
+//! The book loads a 1.07 GB recording, mixes it to mono, takes the FFT of the
+//! whole signal and plots the audible band on a log axis with ticks at the A
+//! notes. Then it tries to parallelise the FFT: cutting the signal into
+//! contiguous parts is wrong, taking every P-th sample works but stops the
+//! spectrum at the Nyquist limit fs / (2P). This crate ports those steps and
+//! adds two the book leaves open:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`wav`] | reading WAV files (hound for the header and formats, a memory map for the data), mixing to mono |
+//! | [`spectrum`] | the [`Spectrum`] type, the simple real-input FFT (realfft), peaks, band selection, plot envelopes |
+//! | [`parallel`] | the book's contiguous (wrong) and strided (Nyquist-cut) splits, and the exact parallel FFT |
+//! | [`generate`] | deterministic test WAVs with tones at known frequencies |
+//! | `plot` (feature `plot`) | PNG spectra on a log-x axis with ticks at the A notes |
+//! | `cli` (feature `cli`) | what the lesson programs share |
+//!
+//! # Examples
+//!
+//! ```
+//! use wav_fft::{generate, spectrum, wav};
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("tones.wav");
+//! generate::write_test_wav(&path, 1.0, 44_100, &mut |_, _| {}).unwrap();
+//! let signal = wav::load_mono(&path).unwrap();
+//! let (spec, _times) = spectrum::realfft_spectrum(signal.samples, signal.sample_rate);
+//! let peaks = spec.peaks(1, spectrum::FREQ_MIN, spectrum::FREQ_MAX);
+//! assert!((peaks[0].freq_hz - 55.0).abs() < 2.0); // the strongest tone
+//! ```
+
+pub mod error;
+pub mod generate;
+pub mod parallel;
+pub mod spectrum;
+pub mod wav;
+
+#[cfg(feature = "plot")]
+pub mod plot;
+
+#[cfg(feature = "cli")]
+pub mod cli;
+
+pub use error::Error;
+pub use spectrum::{Peak, Spectrum};
+pub use wav::{MonoSignal, WavInfo};
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,54 @@
+//! Book 1.4.3, `wav-fft-simple.py`: load, mix to mono, one FFT of the whole signal, plot the audible band.
+//!
+//! `cargo run --release -p wav-fft --features cli --bin fft-01-simple -- data/generated/tones-60s.wav --plot simple.png`
+
+use clap::Parser;
+use common::Record;
+use wav_fft::cli::{self, BoxError, SpectrumArgs, s};
+use wav_fft::plot::{PlotMode, PlotOptions};
+use wav_fft::{spectrum, wav};
+
+/// The spectrum of a WAV file the simple way: read the samples, mix the
+/// channels to mono in a second pass, one real-input FFT (realfft, one
+/// thread), keep 20 Hz–20 kHz. Like the book, the plot draws every bin.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    args: SpectrumArgs,
+}
+
+fn try_main() -> Result<(), BoxError> {
+    let cli = Cli::parse();
+    let log = cli.args.out.stage_log();
+    let path = cli.args.input()?;
+    log.stage(format!("loading {}", path.display()));
+    let (info, bytes) = wav::read_data(&path)?;
+    let load = log.elapsed();
+    cli::log_info(&log, &info);
+    let signal = wav::mix_to_mono(&info, &bytes);
+    drop(bytes);
+    let mix = log.elapsed() - load;
+    log.stage(format!("mixed {} channels to mono", info.channels));
+    let (spec, times) = spectrum::realfft_spectrum(signal, info.sample_rate);
+    log.stage(format!(
+        "FFT done (plan {:.3} s, execute {:.3} s, magnitudes {:.3} s)",
+        s(times.plan),
+        s(times.execute),
+        s(times.post)
+    ));
+    let mut rec = Record::new("fft-01-simple");
+    cli::record_info(&mut rec, &path, &info);
+    rec.set("load_s", s(load));
+    rec.set("mix_s", s(mix));
+    rec.set("plan_s", s(times.plan));
+    rec.set("fft_s", s(times.execute));
+    rec.set("magnitude_s", s(times.post));
+    let mut plot = PlotOptions::new("Spectrum: one FFT of the whole signal (every bin drawn)");
+    plot.mode = PlotMode::Decimate(1);
+    cli::finish(&log, &cli.args, &spec, plot, rec)
+}
+
+fn main() {
+    common::cli::exit_on_error(try_main());
+}

@@ -1,0 +1,92 @@
+//! Beyond book 1.4.3 (its open question): the exact FFT of the whole signal, in parallel — full band, no Nyquist cut.
+//!
+//! `cargo run --release -p wav-fft --features cli --bin fft-05-parallel-exact -- --compare --plot exact.png`
+
+use std::time::Instant;
+
+use clap::Parser;
+use common::Record;
+use wav_fft::cli::{self, BoxError, SpectrumArgs, s};
+use wav_fft::parallel::{self, ExactPlan};
+use wav_fft::plot::PlotOptions;
+use wav_fft::{spectrum, wav};
+
+/// The strided sub-FFTs of the book, recombined with twiddle factors
+/// (six-step FFT): rows of small FFTs on every core, so the plan takes
+/// milliseconds. --compare also runs the single-thread realfft and reports
+/// the largest difference (floating-point rounding only) and the speed-up.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    args: SpectrumArgs,
+    /// Also compute the single-thread realfft spectrum and compare.
+    #[arg(long)]
+    compare: bool,
+}
+
+fn try_main() -> Result<(), BoxError> {
+    let cli = Cli::parse();
+    let log = cli.args.out.stage_log();
+    let path = cli.args.input()?;
+    log.stage(format!("loading {}", path.display()));
+    let signal = wav::load_mono(&path)?;
+    cli::log_info(&log, &signal.info);
+    let (fs, n) = (signal.sample_rate, signal.samples.len());
+    let mut rec = Record::new("fft-05-parallel-exact");
+    cli::record_info(&mut rec, &path, &signal.info);
+    let t = Instant::now();
+    let plan = ExactPlan::new(n)?;
+    let plan_s = s(t.elapsed());
+    log.stage(format!(
+        "planned N = {} = 2 × {} × {} ({} zeros padded)",
+        plan.fft_len,
+        plan.n1,
+        plan.n2,
+        plan.fft_len - n
+    ));
+    let reference = cli.compare.then(|| {
+        let mut x = signal.samples.clone();
+        x.resize(plan.fft_len, 0.0);
+        spectrum::realfft_spectrum(x, fs)
+    });
+    if let Some((_, times)) = &reference {
+        log.stage(format!(
+            "single-thread realfft: plan {:.3} s, execute {:.3} s",
+            s(times.plan),
+            s(times.execute)
+        ));
+        rec.set("realfft_plan_s", s(times.plan));
+        rec.set("realfft_fft_s", s(times.execute));
+    }
+    let t = Instant::now();
+    let (spec, steps) = parallel::exact(signal.samples, fs, &plan);
+    let exact_s = s(t.elapsed());
+    for (name, d) in &steps {
+        println!("  {name}: {:.3} s", s(*d));
+    }
+    log.stage(format!(
+        "exact parallel FFT done ({} threads)",
+        rayon::current_num_threads()
+    ));
+    rec.set("fft_len", plan.fft_len);
+    rec.set("exact_plan_s", plan_s);
+    rec.set("exact_fft_s", exact_s);
+    rec.set("threads", rayon::current_num_threads());
+    if let Some((r, times)) = &reference {
+        let err = spec.max_relative_error(r);
+        let (ref_all, ref_exec) = (s(times.plan + times.execute), s(times.execute));
+        println!(
+            "max relative error vs realfft: {err:.2e}; speed-up {:.2}× with planning, {:.2}× without",
+            ref_all / (plan_s + exact_s),
+            ref_exec / exact_s
+        );
+        rec.set("max_rel_error", err);
+    }
+    let plot = PlotOptions::new("Exact parallel FFT (six-step): full band");
+    cli::finish(&log, &cli.args, &spec, plot, rec)
+}
+
+fn main() {
+    common::cli::exit_on_error(try_main());
+}

@@ -1,0 +1,122 @@
+//! What the lesson programs (`src/bin/fft-*.rs`) share: the common flags,
+//! the stage lines about the input, the peaks, the plot and the record.
+
+use std::path::{Path, PathBuf};
+
+use common::cli::OutputArgs;
+use common::{Record, StageLog};
+
+use crate::plot::{PlotOptions, plot_spectrum};
+use crate::spectrum::{FREQ_MAX, FREQ_MIN};
+use crate::{Spectrum, WavInfo};
+
+/// The quick test file in `data/generated` (60 s), written by
+/// `cargo xtask gen-data` or `fft-00-gen-wav`.
+pub const QUICK_WAV: &str = "tones-60s.wav";
+/// The book-size file in `data/generated` (6058.8 s, ≈1.07 GB).
+pub const BOOK_WAV: &str = "tones-book.wav";
+
+/// A boxed error for programs.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Flags every fft program takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SpectrumArgs {
+    /// The WAV file (default: data/generated/tones-60s.wav; create it with
+    /// `cargo xtask gen-data`).
+    pub input: Option<PathBuf>,
+    /// Print the N strongest spectral peaks (frequency and magnitude).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub peaks: usize,
+    /// Write the spectrum as a PNG picture here.
+    #[arg(long, value_name = "PATH")]
+    pub plot: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub out: OutputArgs,
+}
+
+impl SpectrumArgs {
+    /// The input file: the one given, or the quick generated file.
+    ///
+    /// # Errors
+    /// When no file was given and the data folder cannot be found.
+    pub fn input(&self) -> Result<PathBuf, BoxError> {
+        match &self.input {
+            Some(p) => Ok(p.clone()),
+            None => Ok(common::data::generated_dir()?.join(QUICK_WAV)),
+        }
+    }
+}
+
+/// Logs what the header says (the book's first lines).
+pub fn log_info(log: &StageLog, info: &WavInfo) {
+    log.stage(format!("sample rate: {} Hz", info.sample_rate));
+    log.stage(format!(
+        "channels: {} ({:?}, {} bits)",
+        info.channels, info.kind, info.bits
+    ));
+    log.stage(format!("duration: {:.1} s", info.duration_s()));
+}
+
+/// Adds the input's description to the record.
+pub fn record_info(rec: &mut Record, path: &Path, info: &WavInfo) {
+    rec.set("input", path.display().to_string());
+    rec.set("sample_rate", info.sample_rate);
+    rec.set("channels", info.channels);
+    rec.set("frames", info.frames);
+    rec.set("duration_s", info.duration_s());
+}
+
+/// The common ending: select the audible band, print the peaks, draw the
+/// plot (if asked), fill and print the record.
+///
+/// # Errors
+/// When the plot cannot be written.
+pub fn finish(
+    log: &StageLog,
+    args: &SpectrumArgs,
+    spec: &Spectrum,
+    plot: PlotOptions,
+    mut rec: Record,
+) -> Result<(), BoxError> {
+    let band = spec.audible();
+    log.stage(format!(
+        "audible points selected: {} (bins of {:.6} Hz)",
+        band.len(),
+        spec.bin_hz
+    ));
+    let peaks = spec.peaks(args.peaks, FREQ_MIN, FREQ_MAX);
+    for (i, p) in peaks.iter().enumerate() {
+        println!(
+            "peak {:>2}: {:>10.3} Hz  magnitude {:.4e}",
+            i + 1,
+            p.freq_hz,
+            p.magnitude
+        );
+    }
+    rec.set("audible_points", band.len());
+    rec.set("bin_hz", spec.bin_hz);
+    rec.set("max_freq_hz", spec.max_freq());
+    rec.set(
+        "peaks",
+        peaks
+            .iter()
+            .map(|p| vec![p.freq_hz, f64::from(p.magnitude)])
+            .collect::<Vec<_>>(),
+    );
+    if let Some(path) = &args.plot {
+        plot_spectrum(path, spec, &plot)?;
+        log.stage(format!("plot written: {}", path.display()));
+        rec.set("plot", path.display().to_string());
+    }
+    log.stage("done");
+    let rec = rec.with_stages(log);
+    rec.emit(args.out.json);
+    Ok(())
+}
+
+/// Seconds, for records.
+pub fn s(d: std::time::Duration) -> f64 {
+    d.as_secs_f64()
+}

@@ -1,0 +1,126 @@
+//! The crate's error type: every message names the file (or the step) and the problem.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// What can go wrong reading a WAV file or computing a spectrum.
+#[derive(Debug)]
+pub enum Error {
+    /// The file could not be opened or read.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The file is not a WAV file, or its header is malformed or truncated.
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, in words.
+        problem: String,
+    },
+    /// A WAV file in a sample format this crate does not read.
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// The format found.
+        what: String,
+    },
+    /// The data chunk claims more bytes than the file holds.
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Bytes of audio the header announces.
+        claimed: u64,
+        /// Bytes actually present after the header.
+        present: u64,
+    },
+    /// The file holds no audio frames.
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A signal too short for the requested split (e.g. fewer samples than workers).
+    TooShort {
+        /// Samples in the signal.
+        samples: usize,
+        /// Samples needed at least.
+        needed: usize,
+    },
+    /// One or more parallel workers failed; every failure is listed.
+    Workers(Vec<String>),
+    /// A plot could not be drawn or written.
+    Plot {
+        /// The picture's file.
+        path: PathBuf,
+        /// What went wrong.
+        problem: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn format(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
+        Error::Format {
+            path: path.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Format { path, problem } => {
+                write!(f, "{}: not a readable WAV file: {problem}", path.display())
+            }
+            Error::Unsupported { path, what } => {
+                write!(f, "{}: unsupported WAV format: {what}", path.display())
+            }
+            Error::Truncated {
+                path,
+                claimed,
+                present,
+            } => write!(
+                f,
+                "{}: truncated WAV file: the header announces {claimed} bytes of audio but only {present} follow it",
+                path.display()
+            ),
+            Error::Empty { path } => {
+                write!(f, "{}: the WAV file holds no audio frames", path.display())
+            }
+            Error::TooShort { samples, needed } => write!(
+                f,
+                "the signal has {samples} samples; this needs at least {needed}"
+            ),
+            Error::Plot { path, problem } => {
+                write!(f, "{}: cannot draw the plot: {problem}", path.display())
+            }
+            Error::Workers(errors) => {
+                write!(
+                    f,
+                    "{} worker(s) failed: {}",
+                    errors.len(),
+                    errors.join("; ")
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,575 @@
+//! Parallel spectra: the book's two attempts and the exact one it leaves open.
+//!
+//! - [`contiguous_wrong`] — the book's `paralelo-mal`: cut the signal into P
+//!   contiguous parts, FFT each, add. Each part is a shorter signal, so its
+//!   bins are P times wider; plotted on the whole signal's frequency axis
+//!   (the book's mistake) every tone shows at 1/P of its frequency.
+//! - [`strided`] — the book's `paralelo-ok`: P sub-signals `x[p::P]`, FFT
+//!   each, add magnitudes. Each sub-signal is sampled at fs / P, so the
+//!   spectrum stops at the Nyquist limit fs / (2P), and tones above it fold
+//!   back below it (aliasing: nothing low-pass filters the sub-signals).
+//! - [`exact`] — beyond the book: the whole FFT, split over threads
+//!   (six-step / decimation in time: FFTs of rows, a twiddle factor per
+//!   element, FFTs of columns), equal to [`realfft_spectrum`] within
+//!   floating-point error, full band.
+//!
+//! # Threads instead of shared-memory segments
+//! The book copies the signal into a `SharedMemory` segment so that worker
+//! *processes* can see it. Threads share their process's memory already: the
+//! workers here borrow one `&[f32]` (scoped threads), the borrow checker
+//! proves nobody writes it meanwhile, and nothing is copied or cleaned up.
+//! Every worker's result (or error, or panic) is collected when it is
+//! joined, so a failing worker is reported instead of silently dropping its
+//! part — the book's program never reads its pool's results.
+//!
+//! [`realfft_spectrum`]: crate::spectrum::realfft_spectrum
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use realfft::RealFftPlanner;
+use rustfft::num_complex::Complex;
+use rustfft::{Fft, FftPlanner};
+
+use crate::Error;
+use crate::spectrum::Spectrum;
+use crate::wav::MonoSource;
+
+/// Runs `tasks` tasks on at most as many threads as the machine has cores
+/// (task `i` on thread `i % threads`) and returns their results in task
+/// order — or every error and panic, each naming its task.
+fn run_workers<T: Send>(
+    tasks: usize,
+    work: impl Fn(usize) -> Result<T, Error> + Sync,
+) -> Result<Vec<T>, Error> {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(tasks)
+        .max(1);
+    let work = &work;
+    let per_thread: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    (t..tasks)
+                        .step_by(threads)
+                        .map(|i| (i, work(i)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .enumerate()
+            .map(|(t, h)| h.join().map_err(|p| (t, panic_text(&p))))
+            .collect()
+    });
+    let mut results: Vec<Option<T>> = (0..tasks).map(|_| None).collect();
+    let mut errors = Vec::new();
+    for r in per_thread {
+        match r {
+            Ok(list) => {
+                for (i, res) in list {
+                    match res {
+                        Ok(v) => results[i] = Some(v),
+                        Err(e) => errors.push(format!("part {i}: {e}")),
+                    }
+                }
+            }
+            Err((t, msg)) => errors.push(format!("thread {t} panicked: {msg}")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(results.into_iter().flatten().collect())
+    } else {
+        Err(Error::Workers(errors))
+    }
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Magnitudes |X\[k\]|, k in 0..len/2, of a real signal (one realfft).
+fn part_magnitudes(mut part: Vec<f32>) -> Vec<f32> {
+    let n = part.len();
+    let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
+    let mut out = fft.make_output_vec();
+    fft.process(&mut part, &mut out)
+        .expect("buffers sized by the plan");
+    out[..n / 2].iter().map(|c| c.norm()).collect()
+}
+
+/// Adds the parts' magnitudes element by element.
+fn add_all(parts: Vec<Vec<f32>>) -> Vec<f32> {
+    let mut iter = parts.into_iter();
+    let mut sum = iter.next().unwrap_or_default();
+    for p in iter {
+        sum.iter_mut().zip(&p).for_each(|(s, v)| *s += v);
+    }
+    sum
+}
+
+/// The book's wrong attempt: `parts` contiguous pieces (the last one padded
+/// with zeros to the same length), one FFT each on its own thread, magnitudes
+/// added — and plotted, as the book does, on the WHOLE signal's frequency
+/// axis (`bin_hz` = fs / N). So a tone at f shows at f / parts, and the
+/// spectrum ends at fs / (2·parts).
+///
+/// # Errors
+/// [`Error::TooShort`] when a part would have fewer than 2 samples;
+/// [`Error::Workers`] listing every failed part.
+pub fn contiguous_wrong(signal: &[f32], sample_rate: u32, parts: usize) -> Result<Spectrum, Error> {
+    let n = signal.len();
+    let parts = parts.max(1);
+    let len = n.div_ceil(parts);
+    if len < 2 {
+        return Err(Error::TooShort {
+            samples: n,
+            needed: 2 * parts,
+        });
+    }
+    let mags = run_workers(parts, |p| {
+        let start = (p * len).min(n);
+        let end = (start + len).min(n);
+        let mut piece = signal[start..end].to_vec();
+        piece.resize(len, 0.0);
+        Ok(part_magnitudes(piece))
+    })?;
+    Ok(Spectrum {
+        bin_hz: f64::from(sample_rate) / n as f64,
+        mags: add_all(mags),
+    })
+}
+
+/// The result of [`strided`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Strided {
+    /// The summed magnitudes (correct frequency axis, up to the Nyquist cut).
+    pub spectrum: Spectrum,
+    /// fs / (2P): nothing above it can be seen.
+    pub nyquist_hz: f64,
+    /// Zeros appended to sub-signals shorter than the longest one (N mod P
+    /// of them get one), so all parts have the same bins.
+    pub padded: usize,
+}
+
+/// The book's strided attempt: sub-signal `p` is `x[p], x[p+P], x[p+2P], …`
+/// — the signal sampled at fs / P. One FFT per part (each on a thread that
+/// borrows the shared signal), magnitudes added.
+///
+/// When N is not a multiple of P, the first N mod P sub-signals have one
+/// sample more: the others get one zero so every part has the same bins
+/// (the book's version then silently loses those parts' results).
+///
+/// Tones above fs / (2P) are not removed first, so they fold back: a tone at
+/// f shows at |f − m·fs/P| for the m that lands it below the cut.
+///
+/// # Errors
+/// [`Error::TooShort`] when N < 4P; [`Error::Workers`] listing every failure.
+pub fn strided(signal: &[f32], sample_rate: u32, parts: usize) -> Result<Strided, Error> {
+    let n = signal.len();
+    let p_count = parts.max(1);
+    if n < 4 * p_count {
+        return Err(Error::TooShort {
+            samples: n,
+            needed: 4 * p_count,
+        });
+    }
+    let len = n.div_ceil(p_count);
+    let mags = run_workers(p_count, |p| {
+        let mut sub: Vec<f32> = signal[p..].iter().step_by(p_count).copied().collect();
+        sub.resize(len, 0.0);
+        Ok(part_magnitudes(sub))
+    })?;
+    let fs_part = f64::from(sample_rate) / p_count as f64;
+    Ok(Strided {
+        spectrum: Spectrum {
+            bin_hz: fs_part / len as f64,
+            mags: add_all(mags),
+        },
+        nyquist_hz: fs_part / 2.0,
+        padded: len * p_count - n,
+    })
+}
+
+/// Where a tone at `freq_hz` shows in a spectrum of a signal sampled at
+/// `sample_rate` (folding around multiples of it).
+///
+/// ```
+/// // 15001.7 Hz with every 2nd sample of 44.1 kHz (22050 Hz, cut at 11025):
+/// let f = wav_fft::parallel::alias_hz(15_001.7, 22_050.0);
+/// assert!((f - 7_048.3).abs() < 1e-6);
+/// ```
+pub fn alias_hz(freq_hz: f64, sample_rate: f64) -> f64 {
+    let f = freq_hz.rem_euclid(sample_rate);
+    f.min(sample_rate - f)
+}
+
+/// e^(−2πi·e/n) for any e < n from two small tables (hi × lo), exact to
+/// f64 rounding — a full table of n entries would cost a pass over memory.
+struct Twiddles {
+    shift: u32,
+    mask: usize,
+    lo: Vec<Complex<f64>>,
+    hi: Vec<Complex<f64>>,
+}
+
+impl Twiddles {
+    fn new(n: usize) -> Self {
+        let shift = (usize::BITS - n.leading_zeros()).div_ceil(2);
+        let step = 1usize << shift;
+        let w = |e: usize| {
+            let a = -std::f64::consts::TAU * (e as f64 / n as f64);
+            Complex::new(a.cos(), a.sin())
+        };
+        Twiddles {
+            shift,
+            mask: step - 1,
+            lo: (0..step).map(w).collect(),
+            hi: (0..=(n >> shift)).map(|h| w(h << shift)).collect(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, e: usize) -> Complex<f32> {
+        let w = self.hi[e >> self.shift] * self.lo[e & self.mask];
+        Complex::new(w.re as f32, w.im as f32)
+    }
+}
+
+/// A plan for [`exact`]: the FFT length (the signal zero-padded when its
+/// length has an awkward factorisation), its split N = 2·n1·n2, the row
+/// FFTs and the twiddle tables. Planning takes milliseconds, unlike one
+/// plan for the whole length (seconds at the book's size).
+pub struct ExactPlan {
+    /// Samples in the signal.
+    pub signal_len: usize,
+    /// The FFT length: `signal_len` or more (zero padding).
+    pub fft_len: usize,
+    /// Rows of the first FFT pass' output (and length of the first row FFTs).
+    pub n1: usize,
+    /// Length of the second row FFTs.
+    pub n2: usize,
+    fft1: Arc<dyn Fft<f32>>,
+    fft2: Arc<dyn Fft<f32>>,
+    tw_m: Twiddles,
+    tw_n: Twiddles,
+}
+
+impl std::fmt::Debug for ExactPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExactPlan")
+            .field("signal_len", &self.signal_len)
+            .field("fft_len", &self.fft_len)
+            .field("n1", &self.n1)
+            .field("n2", &self.n2)
+            .finish()
+    }
+}
+
+fn largest_prime_factor(mut m: usize) -> usize {
+    let mut largest = 1;
+    let mut d = 2;
+    while d * d <= m {
+        while m % d == 0 {
+            largest = d;
+            m /= d;
+        }
+        d += 1;
+    }
+    largest.max(m)
+}
+
+/// The divisor of m closest to √m from below.
+fn balanced_divisor(m: usize) -> usize {
+    let mut d = (m as f64).sqrt() as usize;
+    while d > 1 && m % d != 0 {
+        d -= 1;
+    }
+    d.max(1)
+}
+
+fn is_good(m: usize) -> bool {
+    let d = balanced_divisor(m);
+    largest_prime_factor(m) <= 64 && m / d <= 64 * d
+}
+
+/// The FFT length for a signal of `n` samples: n itself (or n + 1 when odd)
+/// if n/2 splits into two balanced factors without large primes, else the
+/// next length 2·m with m made of 2, 3, 5 and 7 only. Padding with zeros
+/// only interpolates the spectrum (finer bins, same shape).
+pub fn exact_fft_len(n: usize) -> usize {
+    let m0 = n.div_ceil(2).max(1);
+    if is_good(m0) {
+        return 2 * m0;
+    }
+    let mut m = m0;
+    loop {
+        let mut r = m;
+        for p in [2, 3, 5, 7] {
+            while r % p == 0 {
+                r /= p;
+            }
+        }
+        if r == 1 && is_good(m) {
+            return 2 * m;
+        }
+        m += 1;
+    }
+}
+
+impl ExactPlan {
+    /// Plans the exact FFT of a signal of `signal_len` samples.
+    ///
+    /// # Errors
+    /// [`Error::TooShort`] below 16 samples.
+    pub fn new(signal_len: usize) -> Result<ExactPlan, Error> {
+        if signal_len < 16 {
+            return Err(Error::TooShort {
+                samples: signal_len,
+                needed: 16,
+            });
+        }
+        let fft_len = exact_fft_len(signal_len);
+        let m = fft_len / 2;
+        let n1 = balanced_divisor(m);
+        let n2 = m / n1;
+        let mut planner = FftPlanner::<f32>::new();
+        Ok(ExactPlan {
+            signal_len,
+            fft_len,
+            n1,
+            n2,
+            fft1: planner.plan_fft_forward(n1),
+            fft2: planner.plan_fft_forward(n2),
+            tw_m: Twiddles::new(m),
+            tw_n: Twiddles::new(fft_len),
+        })
+    }
+}
+
+/// Rows per tile in the transposing passes.
+const TILE: usize = 32;
+
+/// Time of each pass of [`exact`].
+pub type Steps = Vec<(&'static str, Duration)>;
+
+/// The exact spectrum of the whole signal, computed in parallel (rayon, all
+/// cores), equal to [`realfft_spectrum`] of the same (padded) length within
+/// floating-point error.
+///
+/// How (x real, N = 2M, M = n1·n2):
+/// 1. pack pairs z\[m\] = x\[2m\] + i·x\[2m+1\] into an n2 × n1 matrix,
+///    transposed (reading `source` — e.g. a memory-mapped WAV mixed on the
+///    fly — straight into place);
+/// 2. FFT every row (length n1);
+/// 3. multiply by the twiddle factor W_M^(row·col) while transposing;
+/// 4. FFT every row (length n2): now Z = FFT_M(z), in transposed order;
+/// 5. untangle the real FFT, X\[k\] = ½(Z\[k\] + Z̄\[M−k\]) − ½i·W_N^k (Z\[k\] − Z̄\[M−k\]),
+///    and write |X\[k\]| in natural order.
+///
+/// Each pass reads and writes memory once, split in row blocks over the
+/// cores. `source` is dropped after step 1 and the first matrix after step
+/// 3, so the peak is two complex matrices (≈ 2 × the f32 signal).
+///
+/// [`realfft_spectrum`]: crate::spectrum::realfft_spectrum
+pub fn exact<S: MonoSource>(source: S, sample_rate: u32, plan: &ExactPlan) -> (Spectrum, Steps) {
+    let (n1, n2) = (plan.n1, plan.n2);
+    let m = n1 * n2;
+    let mut steps = Steps::new();
+    let mut t = Instant::now();
+    let mut lap = |name, steps: &mut Steps| {
+        steps.push((name, t.elapsed()));
+        t = Instant::now();
+    };
+
+    // 1. b[r][c] = z[n2·c + r]: rows r < n2, columns c < n1.
+    let mut b = vec![Complex::<f32>::default(); m];
+    b.par_chunks_mut(TILE * n1)
+        .enumerate()
+        .for_each(|(blk, rows)| {
+            let first = blk * TILE;
+            let t = rows.len() / n1;
+            let mut buf = [0f32; 2 * TILE];
+            for c in 0..n1 {
+                source.fill(2 * (n2 * c + first), &mut buf[..2 * t]);
+                for j in 0..t {
+                    rows[j * n1 + c] = Complex::new(buf[2 * j], buf[2 * j + 1]);
+                }
+            }
+        });
+    drop(source);
+    lap("read + pack + transpose", &mut steps);
+
+    // 2. FFTs of length n1 along the rows.
+    row_ffts(&mut b, &plan.fft1);
+    lap("row FFTs (n1)", &mut steps);
+
+    // 3. c[k1][r] = b[r][k1] · W_M^(r·k1).
+    let mut c = vec![Complex::<f32>::default(); m];
+    let tw = &plan.tw_m;
+    c.par_chunks_mut(TILE * n2)
+        .enumerate()
+        .for_each(|(blk, rows)| {
+            let first = blk * TILE;
+            let t = rows.len() / n2;
+            let mut e = [0usize; TILE];
+            for r in 0..n2 {
+                let src = &b[r * n1 + first..r * n1 + first + t];
+                for j in 0..t {
+                    rows[j * n2 + r] = src[j] * tw.get(e[j]);
+                    e[j] += first + j;
+                    if e[j] >= m {
+                        e[j] -= m;
+                    }
+                }
+            }
+        });
+    drop(b);
+    lap("twiddle + transpose", &mut steps);
+
+    // 4. FFTs of length n2: c[k1][k2] = Z[k1 + n1·k2].
+    row_ffts(&mut c, &plan.fft2);
+    lap("row FFTs (n2)", &mut steps);
+
+    // 5. |X[k]| for k < M, natural order, from Z[k] and Z[M − k].
+    let mut mags = vec![0f32; m];
+    let tw_n = &plan.tw_n;
+    let cols = (131_072 / n1).clamp(8, n2.max(8)).min(n2);
+    mags.par_chunks_mut(cols * n1)
+        .enumerate()
+        .for_each(|(blk, out)| {
+            let k2_first = blk * cols;
+            let r = out.len() / n1;
+            for k1 in 0..n1 {
+                let row = &c[k1 * n2..(k1 + 1) * n2];
+                let partner = &c[((n1 - k1) % n1) * n2..((n1 - k1) % n1 + 1) * n2];
+                for i in 0..r {
+                    let k2 = k2_first + i;
+                    let z = row[k2];
+                    let zp = if k1 == 0 {
+                        row[(n2 - k2) % n2]
+                    } else {
+                        partner[n2 - 1 - k2]
+                    }
+                    .conj();
+                    let k = k1 + n1 * k2;
+                    let sum = z + zp;
+                    let wd = tw_n.get(k) * (z - zp);
+                    let x = Complex::new(sum.re + wd.im, sum.im - wd.re);
+                    out[k1 + n1 * i] = 0.5 * x.norm();
+                }
+            }
+        });
+    drop(c);
+    lap("untangle + magnitudes", &mut steps);
+    let spec = Spectrum {
+        bin_hz: f64::from(sample_rate) / plan.fft_len as f64,
+        mags,
+    };
+    (spec, steps)
+}
+
+fn row_ffts(data: &mut [Complex<f32>], fft: &Arc<dyn Fft<f32>>) {
+    let len = fft.len();
+    let rows = (65_536 / len).max(1);
+    data.par_chunks_mut(rows * len).for_each_init(
+        || vec![Complex::default(); fft.get_inplace_scratch_len()],
+        |scratch, chunk| fft.process_with_scratch(chunk, scratch),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spectrum::realfft_spectrum;
+
+    fn test_signal(n: usize) -> Vec<f32> {
+        let mut s = 1u64;
+        (0..n)
+            .map(|i| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                let noise = (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+                (i as f32 * 0.0123).sin() + 0.3 * (i as f32 * 1.7).cos() + 0.1 * noise
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fft_len_pads_only_awkward_lengths() {
+        assert_eq!(exact_fft_len(2 * 11340 * 11781), 2 * 11340 * 11781);
+        assert_eq!(exact_fft_len(2_646_000), 2_646_000);
+        let prime = 1_000_003; // 2·(a prime-ish half) gets padded
+        let len = exact_fft_len(prime);
+        assert!(len >= prime && len < prime + prime / 50, "{len}");
+        assert!(largest_prime_factor(len / 2) <= 7);
+    }
+
+    #[test]
+    fn twiddles_match_direct_formula() {
+        let tw = Twiddles::new(1_000_000);
+        for e in [0usize, 1, 999, 123_456, 999_999] {
+            let a = -std::f64::consts::TAU * e as f64 / 1e6;
+            let w = tw.get(e);
+            assert!((f64::from(w.re) - a.cos()).abs() < 1e-7);
+            assert!((f64::from(w.im) - a.sin()).abs() < 1e-7);
+        }
+    }
+
+    #[test]
+    fn exact_equals_realfft_on_several_lengths() {
+        for n in [16usize, 4096, 30_000, 44_100, 65_537, 1 << 18] {
+            let x = test_signal(n);
+            let plan = ExactPlan::new(n).unwrap();
+            let mut padded = x.clone();
+            padded.resize(plan.fft_len, 0.0);
+            let (reference, _) = realfft_spectrum(padded, 1000);
+            let (got, _) = exact(x, 1000, &plan);
+            assert_eq!(got.mags.len(), reference.mags.len(), "n = {n}");
+            let err = got.max_relative_error(&reference);
+            assert!(err < 2e-5, "n = {n}: relative error {err}");
+        }
+    }
+
+    #[test]
+    fn strided_pads_short_parts_and_reports_nyquist() {
+        let x = test_signal(10_001);
+        let s = strided(&x, 8000, 3).unwrap();
+        assert_eq!(s.padded, 2);
+        assert_eq!(s.nyquist_hz, 8000.0 / 6.0);
+        assert_eq!(s.spectrum.mags.len(), 3334 / 2);
+        assert!(matches!(
+            strided(&x[..5], 8000, 3),
+            Err(Error::TooShort { .. })
+        ));
+    }
+
+    #[test]
+    fn workers_report_every_failure() {
+        let r: Result<Vec<usize>, _> = run_workers(5, |i| {
+            if i % 2 == 1 {
+                Err(Error::TooShort {
+                    samples: i,
+                    needed: 10,
+                })
+            } else {
+                Ok(i)
+            }
+        });
+        match r {
+            Err(Error::Workers(errs)) => {
+                assert_eq!(errs.len(), 2, "{errs:?}");
+                assert!(errs[0].contains("part 1") || errs[1].contains("part 1"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(run_workers(3, |i| Ok(i * 2)).unwrap(), vec![0, 2, 4]);
+    }
+}

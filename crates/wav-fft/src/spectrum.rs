@@ -1,0 +1,264 @@
+//! The spectrum of a whole signal: magnitudes per frequency bin, the
+//! audible band, the strongest peaks, and what a plot column shows.
+//!
+//! [`realfft_spectrum`] is the book's simple program: one FFT of the whole
+//! signal. The signal is real, so a real-input FFT (realfft over rustfft)
+//! does half the work and needs half the memory of the book's complex FFT.
+
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use realfft::RealFftPlanner;
+
+/// Lowest frequency plotted, Hz (the audible band starts here).
+pub const FREQ_MIN: f64 = 20.0;
+/// Highest frequency plotted, Hz.
+pub const FREQ_MAX: f64 = 20_000.0;
+/// Where the plot's x ticks go: the note A in every octave, Hz.
+pub const A_TICKS: [f64; 10] = [
+    27.5, 55.0, 110.0, 220.0, 440.0, 880.0, 1760.0, 3520.0, 7040.0, 14080.0,
+];
+
+/// Magnitudes of a spectrum: `mags[k]` is |X\[k\]| at `k * bin_hz` Hz, for
+/// `k` from 0 (0 Hz) up to, not including, half the FFT length — the
+/// book's `FFT[:N // 2]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spectrum {
+    /// Hz between two bins (sample rate / FFT length).
+    pub bin_hz: f64,
+    /// One magnitude per bin, starting at 0 Hz.
+    pub mags: Vec<f32>,
+}
+
+/// One spectral peak.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Peak {
+    /// Its frequency, Hz (the bin's centre).
+    pub freq_hz: f64,
+    /// |X\[k\]| at that bin.
+    pub magnitude: f32,
+}
+
+/// Time spent in each step of an FFT.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FftTimes {
+    /// Planning (twiddle tables, choosing algorithms).
+    pub plan: Duration,
+    /// The transform itself.
+    pub execute: Duration,
+    /// Magnitudes (and any post-processing).
+    pub post: Duration,
+}
+
+impl FftTimes {
+    /// Everything.
+    pub fn total(&self) -> Duration {
+        self.plan + self.execute + self.post
+    }
+}
+
+impl Spectrum {
+    /// Frequency of bin `k`, Hz.
+    pub fn freq(&self, k: usize) -> f64 {
+        k as f64 * self.bin_hz
+    }
+
+    /// The highest frequency with a bin.
+    pub fn max_freq(&self) -> f64 {
+        self.freq(self.mags.len().saturating_sub(1))
+    }
+
+    /// The bins with `lo < f < hi` (strictly, as the book's mask), never
+    /// including 0 Hz.
+    pub fn band(&self, lo: f64, hi: f64) -> Range<usize> {
+        let n = self.mags.len();
+        let first = ((lo / self.bin_hz).floor() as usize + 1).clamp(1, n);
+        let mut last = ((hi / self.bin_hz).ceil() as usize).clamp(first, n);
+        if last > first && self.freq(last - 1) >= hi {
+            last -= 1;
+        }
+        first..last
+    }
+
+    /// The audible band, 20 Hz–20 kHz (what the book plots).
+    pub fn audible(&self) -> Range<usize> {
+        self.band(FREQ_MIN, FREQ_MAX)
+    }
+
+    /// The `n` strongest local maxima with `lo < f < hi`, strongest first.
+    /// Peaks closer than a few bins (or 2 Hz) to a stronger one are skipped:
+    /// they are the side lobes of the same tone.
+    pub fn peaks(&self, n: usize, lo: f64, hi: f64) -> Vec<Peak> {
+        let r = self.band(lo, hi);
+        let m = &self.mags;
+        let mut cands: Vec<(usize, f32)> = (r.start.max(1)..r.end)
+            .into_par_iter()
+            .filter(|&k| {
+                let v = m[k];
+                v > 0.0 && v >= m[k - 1] && (k + 1 >= m.len() || v > m[k + 1])
+            })
+            .map(|k| (k, m[k]))
+            .collect();
+        cands.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let sep = ((2.0 / self.bin_hz).ceil() as usize).max(8);
+        let mut out: Vec<(usize, f32)> = Vec::new();
+        for (k, v) in cands {
+            if out.len() == n {
+                break;
+            }
+            if out.iter().all(|&(j, _)| j.abs_diff(k) > sep) {
+                out.push((k, v));
+            }
+        }
+        out.into_iter()
+            .map(|(k, v)| Peak {
+                freq_hz: self.freq(k),
+                magnitude: v,
+            })
+            .collect()
+    }
+
+    /// What a plot with `columns` pixel columns on a log axis from `lo` to
+    /// `hi` Hz must draw so that no peak is lost: for each column, the
+    /// minimum and maximum magnitude of the bins that fall in it (`None` when
+    /// no bin does). One pass over the bins, in parallel.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut mags = vec![1.0f32; 100_000];
+    /// mags[54_321] = 50.0; // a one-bin spike
+    /// let s = wav_fft::Spectrum { bin_hz: 0.2, mags };
+    /// let env = s.column_envelope(20.0, 20_000.0, 800);
+    /// let top = env.iter().flatten().map(|c| c.1).fold(0.0, f32::max);
+    /// assert_eq!(top, 50.0); // the envelope keeps it
+    /// ```
+    pub fn column_envelope(&self, lo: f64, hi: f64, columns: usize) -> Vec<Option<(f32, f32)>> {
+        let span = (hi / lo).ln();
+        let edge = |c: usize| lo * (span * c as f64 / columns as f64).exp();
+        (0..columns)
+            .into_par_iter()
+            .map(|c| {
+                let (a, b) = (edge(c), edge(c + 1));
+                let first = ((a / self.bin_hz).ceil() as usize).max(1);
+                let last = ((b / self.bin_hz).ceil() as usize).min(self.mags.len());
+                let bins = self.mags.get(first..last)?;
+                let min = bins.iter().copied().fold(f32::INFINITY, f32::min);
+                let max = bins.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                (first < last).then_some((min, max))
+            })
+            .collect()
+    }
+
+    /// The book's optimised plot: every `step`-th bin of `range` (frequency,
+    /// magnitude). A narrow peak between two kept bins disappears.
+    pub fn decimated(&self, range: Range<usize>, step: usize) -> Vec<(f64, f32)> {
+        range
+            .step_by(step.max(1))
+            .map(|k| (self.freq(k), self.mags[k]))
+            .collect()
+    }
+
+    /// Largest magnitude relative difference from `reference`:
+    /// `max |a - b| / max |b|` over the bins both have.
+    pub fn max_relative_error(&self, reference: &Spectrum) -> f64 {
+        let n = self.mags.len().min(reference.mags.len());
+        let (diff, top) = self.mags[..n]
+            .par_iter()
+            .zip(&reference.mags[..n])
+            .map(|(&a, &b)| ((f64::from(a) - f64::from(b)).abs(), f64::from(b).abs()))
+            .reduce(|| (0.0, 0.0), |x, y| (x.0.max(y.0), x.1.max(y.1)));
+        if top == 0.0 { diff } else { diff / top }
+    }
+}
+
+/// The book's simple FFT: one real-input FFT (realfft) of the whole signal,
+/// single-threaded, then magnitudes. Takes the signal by value: realfft uses
+/// it as scratch, and the magnitudes are written back into its memory, so
+/// the peak is the signal plus the complex output.
+///
+/// # Examples
+/// ```
+/// // 1 s of a 100 Hz cosine at 1 kHz: one peak at 100 Hz.
+/// let x: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.2 * std::f32::consts::PI).cos()).collect();
+/// let (s, _) = wav_fft::spectrum::realfft_spectrum(x, 1000);
+/// assert_eq!(s.peaks(1, 1.0, 499.0)[0].freq_hz, 100.0);
+/// assert!((s.mags[100] - 500.0).abs() < 0.01); // N / 2 for amplitude 1
+/// ```
+pub fn realfft_spectrum(mut signal: Vec<f32>, sample_rate: u32) -> (Spectrum, FftTimes) {
+    let n = signal.len();
+    let t = Instant::now();
+    let mut planner = RealFftPlanner::<f32>::new();
+    let fft = planner.plan_fft_forward(n);
+    let mut out = fft.make_output_vec();
+    let mut scratch = vec![realfft::num_complex::Complex::default(); fft.get_scratch_len()];
+    let plan = t.elapsed();
+    let t = Instant::now();
+    fft.process_with_scratch(&mut signal, &mut out, &mut scratch)
+        .expect("buffers sized by the plan");
+    drop(scratch);
+    let execute = t.elapsed();
+    let t = Instant::now();
+    let half = n / 2;
+    signal.truncate(half);
+    signal
+        .par_iter_mut()
+        .zip(&out[..half])
+        .for_each(|(m, c)| *m = c.norm());
+    drop(out);
+    let spec = Spectrum {
+        bin_hz: f64::from(sample_rate) / n as f64,
+        mags: signal,
+    };
+    (
+        spec,
+        FftTimes {
+            plan,
+            execute,
+            post: t.elapsed(),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(n: usize, bin_hz: f64) -> Spectrum {
+        Spectrum {
+            bin_hz,
+            mags: vec![1.0; n],
+        }
+    }
+
+    #[test]
+    fn band_is_strict_and_skips_dc() {
+        let s = spec(1000, 1.0);
+        assert_eq!(s.band(20.0, 30.0), 21..30);
+        assert_eq!(s.band(0.0, 5.0), 1..5);
+        assert_eq!(s.band(20.5, 30.5), 21..31);
+        assert_eq!(s.band(900.0, 5000.0), 901..1000);
+    }
+
+    #[test]
+    fn peaks_skip_side_lobes() {
+        let mut s = spec(10_000, 1.0);
+        s.mags[1000] = 100.0;
+        s.mags[1003] = 30.0; // a side lobe of the same tone
+        s.mags[5000] = 50.0;
+        let p = s.peaks(2, 20.0, 9000.0);
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].freq_hz, 1000.0);
+        assert_eq!(p[1].freq_hz, 5000.0);
+    }
+
+    #[test]
+    fn decimation_can_drop_a_spike_the_envelope_keeps() {
+        let mut s = spec(200_000, 0.1);
+        s.mags[123_457] = 1e4;
+        let kept = s.decimated(s.audible(), 100);
+        assert!(kept.iter().all(|p| p.1 < 2.0));
+        let env = s.column_envelope(20.0, 20_000.0, 1000);
+        assert!(env.iter().flatten().any(|c| c.1 == 1e4));
+    }
+}
