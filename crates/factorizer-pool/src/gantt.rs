@@ -114,6 +114,11 @@ fn draw_panel<DB: DrawingBackend>(
         })
         .label_style(("sans-serif", 14))
         .draw()?;
+    // Every bar at least 3 pixels wide, so instant failures still show.
+    let min_w = x_max / 1000.0 * 3.0;
+    let end = |item: &crate::task::ItemReport| {
+        item.end.as_secs_f64().max(item.start.as_secs_f64() + min_w)
+    };
     chart.draw_series(run.items.iter().map(|item| {
         let row = item.worker as i32;
         let color = if item.outcome.is_err() {
@@ -124,7 +129,7 @@ fn draw_panel<DB: DrawingBackend>(
         let mut r = Rectangle::new(
             [
                 (item.start.as_secs_f64(), SegmentValue::Exact(row)),
-                (item.end.as_secs_f64(), SegmentValue::Exact(row + 1)),
+                (end(item), SegmentValue::Exact(row + 1)),
             ],
             color,
         );
@@ -138,10 +143,7 @@ fn draw_panel<DB: DrawingBackend>(
                     item.start.as_secs_f64(),
                     SegmentValue::Exact(item.worker as i32),
                 ),
-                (
-                    item.end.as_secs_f64(),
-                    SegmentValue::Exact(item.worker as i32 + 1),
-                ),
+                (end(item), SegmentValue::Exact(item.worker as i32 + 1)),
             ],
             BLACK.stroke_width(1),
         )
