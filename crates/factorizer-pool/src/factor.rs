@@ -164,7 +164,7 @@ pub fn naive(n: u64) -> Factorization {
 ///
 /// ```
 /// use factorizer_pool::factor::{naive, predicted_iterations};
-/// for n in [2, 3, 4, 97, 100, 25_301_356, 51_734_095_734] {
+/// for n in [2, 3, 4, 97, 100, 1_000_006, 600_851_475_143] {
 ///     assert_eq!(predicted_iterations(n), naive(n).iterations);
 /// }
 /// ```
