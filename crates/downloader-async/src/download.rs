@@ -19,7 +19,9 @@
 //!   [`Options::max_in_flight`] run at once, the others wait their turn
 //!   without holding anything.
 //! - **Bodies are counted, not kept.** Each body is read chunk by chunk and
-//!   only its length is kept, so memory stays flat at 10,000 requests.
+//!   only its length is kept: memory follows the requests in flight (each
+//!   open connection keeps a read buffer), not the total, where keeping
+//!   10,000 bodies would take 550 MB.
 //!
 //! Results come back in input order; a failed URL (404, reset, timeout…) is
 //! reported in its [`FileResult`] and the others complete.
