@@ -13,8 +13,9 @@
 //! assert!(cost.racy_total <= cost.expected());
 //! ```
 
-use std::sync::Mutex;
+use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 /// The result of [`measure`].
@@ -75,20 +76,22 @@ pub fn measure(threads: usize, adds_per_thread: u64) -> AddCost {
     let mutex = Mutex::new(0u64);
     let mutex_time = timed(threads, || {
         for _ in 0..adds_per_thread {
-            *mutex.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+            *black_box(&mutex).lock().unwrap_or_else(|e| e.into_inner()) += 1;
         }
     });
     let atomic = AtomicU64::new(0);
     let atomic_time = timed(threads, || {
         for _ in 0..adds_per_thread {
-            atomic.fetch_add(1, Ordering::Relaxed);
+            black_box(&atomic).fetch_add(1, Ordering::Relaxed);
         }
     });
     let racy = AtomicU64::new(0);
     let racy_time = timed(threads, || {
         for _ in 0..adds_per_thread {
-            let prev = racy.load(Ordering::Relaxed);
-            racy.store(prev + 1, Ordering::Relaxed);
+            // black_box: without it the optimiser may keep the counter in a
+            // register for the whole loop, and there would be nothing to race.
+            let prev = black_box(&racy).load(Ordering::Relaxed);
+            black_box(&racy).store(prev + 1, Ordering::Relaxed);
         }
     });
     AddCost {
@@ -104,14 +107,21 @@ pub fn measure(threads: usize, adds_per_thread: u64) -> AddCost {
 }
 
 /// Runs `work` on `threads` scoped threads at once; the wall time of all.
+/// A barrier lines the threads up first, so they really contend (otherwise
+/// the first thread may finish before the last one has even started).
 fn timed(threads: usize, work: impl Fn() + Sync) -> Duration {
-    let start = Instant::now();
+    let ready = Barrier::new(threads + 1);
     std::thread::scope(|s| {
         for _ in 0..threads {
-            s.spawn(&work);
+            s.spawn(|| {
+                ready.wait();
+                work();
+            });
         }
-    });
-    start.elapsed()
+        ready.wait();
+        Instant::now()
+    })
+    .elapsed()
 }
 
 #[cfg(test)]
