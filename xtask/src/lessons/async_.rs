@@ -117,10 +117,17 @@ fn phenomena(ctx: &Ctx, rep: &mut LessonReport) -> Result<()> {
                 .ok()
         })
         .collect();
-    let mut by_delay: Vec<usize> = (0..slept.len()).collect();
-    by_delay.sort_by(|a, b| slept[*a].total_cmp(&slept[*b]));
+    // Timers fire on millisecond ticks: allow two nearly equal delays to
+    // end in either order.
+    let in_delay_order = ended.len() == slept.len()
+        && ended.windows(2).all(|w| {
+            slept
+                .get(w[0])
+                .zip(slept.get(w[1]))
+                .is_some_and(|(a, b)| *a <= *b + 0.002)
+        });
     rep.check(
-        slept.len() == 5 && ended == by_delay,
+        slept.len() == 5 && in_delay_order,
         "async-02 mode 4: the sleepers end in the order of their delays; join_all returns results in input order",
         format!("ended {ended:?}; results (input order) {slept:.3?}"),
     );
