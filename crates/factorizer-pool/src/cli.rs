@@ -51,6 +51,15 @@ impl FromStr for FaultSpec {
     }
 }
 
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "{s:?}: the number of workers must be a whole number ≥ 1"
+        )),
+    }
+}
+
 /// The numbers, algorithm and workers of a run.
 #[derive(Debug, Clone, Args)]
 pub struct PoolArgs {
@@ -76,7 +85,7 @@ pub struct PoolArgs {
     #[arg(long, default_value = "naive", value_name = "ALGORITHM")]
     pub algorithm: Algorithm,
     /// How many workers (default: the number of cores).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub workers: Option<usize>,
     /// `input` (the book's) or `longest-first` (by the predicted cost).
     #[arg(long, default_value = "input", value_name = "ORDER")]

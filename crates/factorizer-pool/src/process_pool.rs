@@ -363,10 +363,19 @@ impl ProcessPool {
                 return; // its death comes next
             }
             Ok(Answer::Result {
+                id,
                 compute_ns,
                 factorization,
                 ..
-            }) => (Ok(factorization), Duration::from_nanos(compute_ns)),
+            }) if w.busy.as_ref().is_some_and(|b| b.index == id) => {
+                (Ok(factorization), Duration::from_nanos(compute_ns))
+            }
+            Ok(Answer::Result { id, .. }) => (
+                Err(format!(
+                    "worker pid {pid} answered task {id}, not the one it was given"
+                )),
+                Duration::ZERO,
+            ),
             Ok(Answer::Error { message, .. }) => (Err(message), Duration::ZERO),
             Err(e) => (Err(e), Duration::ZERO),
         };
