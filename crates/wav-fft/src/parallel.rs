@@ -542,7 +542,7 @@ mod tests {
     fn strided_pads_short_parts_and_reports_nyquist() {
         let x = test_signal(10_001);
         let s = strided(&x, 8000, 3).unwrap();
-        assert_eq!(s.padded, 2);
+        assert_eq!(s.padded, 1); // 10,001 = 3 × 3334 − 1
         assert_eq!(s.nyquist_hz, 8000.0 / 6.0);
         assert_eq!(s.spectrum.mags.len(), 3334 / 2);
         assert!(matches!(

@@ -164,7 +164,11 @@ pub fn probe(path: &Path) -> Result<WavInfo, Error> {
 
 fn hound_error(path: &Path, e: hound::Error) -> Error {
     match e {
-        hound::Error::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+        // hound reports a short header as a custom "Failed to read enough bytes".
+        hound::Error::IoError(io)
+            if io.kind() == std::io::ErrorKind::UnexpectedEof
+                || io.to_string().contains("read enough bytes") =>
+        {
             Error::format(path, "the file ends inside the header")
         }
         hound::Error::IoError(io) => Error::io(path, io),

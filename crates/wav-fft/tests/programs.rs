@@ -1,0 +1,132 @@
+//! The programs, run as a student would: peaks, JSON records, clear errors.
+#![cfg(feature = "cli")]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::Record;
+
+fn run(bin: &str, args: &[&str]) -> Output {
+    Command::new(bin)
+        .args(args)
+        .output()
+        .expect("program starts")
+}
+
+fn record(out: &Output) -> Record {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    Record::parse_last_line(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+fn make_wav(dir: &Path) -> String {
+    let path = dir.join("t.wav");
+    let p = path.to_str().unwrap().to_string();
+    let out = run(
+        env!("CARGO_BIN_EXE_fft-00-gen-wav"),
+        &["--seconds", "1", "--out", &p, "--json"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    p
+}
+
+fn peak_freqs(r: &Record) -> Vec<f64> {
+    r.metrics["peaks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn every_program_has_help() {
+    for bin in [
+        env!("CARGO_BIN_EXE_fft-00-gen-wav"),
+        env!("CARGO_BIN_EXE_fft-01-simple"),
+        env!("CARGO_BIN_EXE_fft-02-plot-envelope"),
+        env!("CARGO_BIN_EXE_fft-03-parallel-wrong"),
+        env!("CARGO_BIN_EXE_fft-04-parallel-strided"),
+        env!("CARGO_BIN_EXE_fft-05-parallel-exact"),
+        env!("CARGO_BIN_EXE_fft-06-mix-while-reading"),
+    ] {
+        let out = run(bin, &["--help"]);
+        assert!(out.status.success(), "{bin}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("--json"));
+    }
+}
+
+#[test]
+fn simple_and_fused_print_the_same_peaks_and_write_a_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = make_wav(dir.path());
+    let png = dir.path().join("s.png");
+    let png = png.to_str().unwrap();
+    let a = run(
+        env!("CARGO_BIN_EXE_fft-01-simple"),
+        &[&wav, "--peaks", "3", "--plot", png, "--json"],
+    );
+    assert!(a.status.success(), "{a:?}");
+    let stdout = String::from_utf8_lossy(&a.stdout);
+    assert!(stdout.contains("audible points selected"), "{stdout}");
+    assert!(stdout.contains("peak  1:"), "{stdout}");
+    let ra = record(&a);
+    assert!(ra.ok);
+    let peaks = peak_freqs(&ra);
+    assert_eq!(peaks[..2], [55.0, 220.0]);
+    let bytes = std::fs::read(png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    let b = run(
+        env!("CARGO_BIN_EXE_fft-06-mix-while-reading"),
+        &[&wav, "--peaks", "3", "--json", "-q"],
+    );
+    assert!(b.status.success(), "{b:?}");
+    assert_eq!(peak_freqs(&record(&b)), peaks);
+}
+
+#[test]
+fn exact_compare_reports_a_tiny_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = make_wav(dir.path());
+    let out = run(
+        env!("CARGO_BIN_EXE_fft-05-parallel-exact"),
+        &[&wav, "--compare", "--json", "-q"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let err = record(&out).metric_f64("max_rel_error").unwrap();
+    assert!(err < 1e-5, "{err}");
+}
+
+#[test]
+fn strided_reports_nyquist() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = make_wav(dir.path());
+    let out = run(
+        env!("CARGO_BIN_EXE_fft-04-parallel-strided"),
+        &[&wav, "--parts", "3", "--json", "-q"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let r = record(&out);
+    assert_eq!(r.metric_f64("nyquist_hz"), Some(44_100.0 / 6.0));
+    assert!(r.metric_f64("max_freq_hz").unwrap() <= 44_100.0 / 6.0);
+}
+
+#[test]
+fn a_bad_file_is_one_line_naming_it_and_no_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("song.wav");
+    std::fs::write(&bad, b"RIFF....not really").unwrap();
+    let bad = bad.to_str().unwrap();
+    for bin in [
+        env!("CARGO_BIN_EXE_fft-01-simple"),
+        env!("CARGO_BIN_EXE_fft-05-parallel-exact"),
+        env!("CARGO_BIN_EXE_fft-06-mix-while-reading"),
+    ] {
+        let out = run(bin, &[bad]);
+        assert_eq!(out.status.code(), Some(1), "{bin}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("error: "), "{err}");
+        assert!(err.contains(bad), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
