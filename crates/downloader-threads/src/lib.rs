@@ -278,6 +278,30 @@ pub fn summary_record(program: &str, summary: &Summary, log: &StageLog) -> commo
     rec
 }
 
+/// Parses a timeout in seconds (`--timeout 0.5`): a positive, finite number.
+///
+/// ```
+/// use downloader_threads::parse_timeout;
+/// assert_eq!(parse_timeout("0.5").unwrap(), std::time::Duration::from_millis(500));
+/// assert!(parse_timeout("-1").unwrap_err().contains("positive"));
+/// assert!(parse_timeout("soon").is_err());
+/// ```
+///
+/// # Errors
+/// A message saying what is expected.
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if secs.is_finite() && secs > 0.0 && secs < 1e9 {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        Err(format!(
+            "'{s}': the timeout must be a positive number of seconds"
+        ))
+    }
+}
+
 /// Runs a program's `try_main`: exit 0 when it returns `Ok(true)`, 1 when
 /// `Ok(false)` (some download failed: the partial total was printed), 2 with
 /// the error on stderr when it could not run at all.
@@ -322,7 +346,10 @@ impl SplitMix {
 
     /// A number in `0..=max` (like Python's `random.randint(0, max)`).
     pub fn up_to(&mut self, max: u64) -> u64 {
-        self.next_u64() % (max + 1)
+        match max.checked_add(1) {
+            Some(n) => self.next_u64() % n,
+            None => self.next_u64(),
+        }
     }
 }
 
@@ -351,6 +378,8 @@ mod tests {
         assert_eq!(a, b);
         assert!(a.iter().all(|&v| v <= 100));
         assert!(a.iter().any(|&v| v != a[0]));
+        let _ = SplitMix::new(1).up_to(u64::MAX); // no overflow
+        assert_eq!(SplitMix::new(1).up_to(0), 0);
     }
 
     #[test]

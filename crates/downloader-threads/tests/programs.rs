@@ -301,3 +301,33 @@ fn an_unreachable_server_is_an_error_per_url_not_a_hang() {
             .contains("PARTIAL total: 0 bytes from 0 of 5 files")
     );
 }
+
+#[test]
+fn bad_flags_are_refused_with_a_reason() {
+    let out = run(DOWNLOAD, &["--timeout=-1"]);
+    assert_eq!(out.code, Some(2));
+    assert!(
+        out.stderr.contains("positive number of seconds"),
+        "{}",
+        out.stderr
+    );
+    let out = run(LOCKED, &["--variant", "spinlock"]);
+    assert_eq!(out.code, Some(2));
+    assert!(
+        out.stderr.contains("mutex") && out.stderr.contains("atomic"),
+        "{}",
+        out.stderr
+    );
+    let out = run(POOL, &["--fault", "intro.txt"]);
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("NAME=KIND"), "{}", out.stderr);
+    // A URL scheme the client cannot fetch: an error per URL, not a crash.
+    let out = run(DOWNLOAD, &["--base-url", "ftp://127.0.0.1:1", "-q"]);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("not an http:// or https:// URL").count(),
+        5,
+        "{}",
+        out.stderr
+    );
+}

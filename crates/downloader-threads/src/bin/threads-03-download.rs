@@ -26,8 +26,8 @@ struct Cli {
     #[arg(long = "file", value_name = "NAME")]
     files: Vec<String>,
     /// Timeout of each request, seconds.
-    #[arg(long, default_value_t = 10.0)]
-    timeout: f64,
+    #[arg(long, default_value = "10", value_parser = downloader_threads::parse_timeout)]
+    timeout: Duration,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -44,7 +44,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
         urls.len()
     ));
     let opts = Options {
-        timeout: Duration::from_secs_f64(cli.timeout),
+        timeout: cli.timeout,
         // One line per file is readable for a few files, not for thousands.
         log: (urls.len() <= 50).then(|| log.clone()),
         ..Options::default()

@@ -27,8 +27,8 @@ struct Cli {
     #[arg(long, default_value_t = 1)]
     runs: usize,
     /// Timeout of each request, seconds.
-    #[arg(long, default_value_t = 10.0)]
-    timeout: f64,
+    #[arg(long, default_value = "10", value_parser = downloader_threads::parse_timeout)]
+    timeout: Duration,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -41,7 +41,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
         .base_url_or_start(common::data::downloads_dir()?)?;
     let urls = file_urls(&base, &[], 1);
     let opts = Options {
-        timeout: Duration::from_secs_f64(cli.timeout),
+        timeout: cli.timeout,
         // The read/write lines show the interleaving; one run's worth is enough.
         log: (cli.runs == 1).then(|| log.clone()),
         adder: AdderKind::Racy {

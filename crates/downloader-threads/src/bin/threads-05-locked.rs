@@ -40,8 +40,8 @@ struct Cli {
     #[arg(long, default_value_t = 1_000_000)]
     cost_adds: u64,
     /// Timeout of each request, seconds.
-    #[arg(long, default_value_t = 10.0)]
-    timeout: f64,
+    #[arg(long, default_value = "10", value_parser = downloader_threads::parse_timeout)]
+    timeout: Duration,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -59,7 +59,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
         Variant::Atomic => AdderKind::Atomic,
     };
     let opts = Options {
-        timeout: Duration::from_secs_f64(cli.timeout),
+        timeout: cli.timeout,
         log: Some(log.clone()),
         adder,
         ..Options::default()

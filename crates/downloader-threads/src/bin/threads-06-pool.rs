@@ -32,8 +32,8 @@ struct Cli {
     #[arg(long)]
     list: bool,
     /// Timeout of each request, seconds.
-    #[arg(long, default_value_t = 10.0)]
-    timeout: f64,
+    #[arg(long, default_value = "10", value_parser = downloader_threads::parse_timeout)]
+    timeout: Duration,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -46,7 +46,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
         .base_url_or_start(common::data::downloads_dir()?)?;
     let urls = file_urls(&base, &cli.files, cli.repeat);
     let opts = Options {
-        timeout: Duration::from_secs_f64(cli.timeout),
+        timeout: cli.timeout,
         log: (urls.len() <= 50).then(|| log.clone()),
         adder: AdderKind::Atomic,
         workers: cli.workers.unwrap_or(0),
