@@ -148,6 +148,31 @@ impl PoolArgs {
         Ok(tasks)
     }
 
+    /// The run options: algorithm, order, and `timeout` in seconds.
+    ///
+    /// # Errors
+    /// A timeout that is negative or not a number, or (when `processes`)
+    /// a `hang` fault without a timeout, which would never end.
+    pub fn run_options(
+        &self,
+        timeout: Option<f64>,
+        processes: bool,
+    ) -> Result<crate::RunOptions, String> {
+        let timeout = timeout
+            .map(std::time::Duration::try_from_secs_f64)
+            .transpose()
+            .map_err(|e| format!("--timeout: {e}"))?;
+        let hangs = self.faults.iter().any(|f| f.fault == Fault::Hang);
+        if processes && hangs && timeout.is_none() {
+            return Err("a hang fault never ends: give a --timeout".into());
+        }
+        Ok(crate::RunOptions {
+            algorithm: self.algorithm,
+            timeout,
+            order: self.order,
+        })
+    }
+
     /// The number of workers: `--workers`, or the number of cores.
     pub fn workers(&self) -> usize {
         self.workers.unwrap_or_else(|| {
@@ -234,5 +259,20 @@ pub fn record_metrics(rec: &mut common::Record, run: &RunSummary) {
             f.number,
             f.outcome.as_ref().err().cloned().unwrap_or_default()
         ));
+    }
+}
+
+/// A program's `main`: turns the process into a pool worker if it was
+/// started as one, else runs `try_main` and exits with 0 (all items
+/// succeeded), 1 (some items failed) or 2 (an error, printed on stderr).
+pub fn main(try_main: fn() -> Result<bool, Box<dyn std::error::Error>>) {
+    crate::worker::run_if_requested();
+    match try_main() {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
     }
 }

@@ -245,6 +245,8 @@ fn workers_die_with_a_killed_parent() {
             "0=hang",
             "--fault",
             "1=hang",
+            "--timeout",
+            "600",
             "12",
             "35",
             "77",
@@ -295,6 +297,8 @@ fn ctrl_c_leaves_no_worker() {
             "0=hang",
             "--fault",
             "1=hang",
+            "--timeout",
+            "600",
             "12",
             "35",
         ])

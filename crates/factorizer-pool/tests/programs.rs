@@ -92,6 +92,15 @@ fn bad_numbers_are_named_and_fail() {
     }
     let out = run(PROGRAMS[0], &["--fault", "9=panic", "12"]);
     assert_eq!(out.status.code(), Some(2));
+    let out = run(PROGRAMS[0], &["--fault", "0=hang", "12"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a hang without --timeout is refused"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--timeout"));
+    let out = run(PROGRAMS[0], &["--workers", "0", "12"]);
+    assert_eq!(out.status.code(), Some(2), "clap refuses 0 workers");
 }
 
 #[test]

@@ -8,8 +8,8 @@ use clap::Parser;
 use common::Record;
 use common::cli::OutputArgs;
 use factorizer_pool::cli::{PoolArgs, print_results, record_metrics};
+use factorizer_pool::gantt;
 use factorizer_pool::process_pool::{self, WorkerCommand};
-use factorizer_pool::{RunOptions, gantt};
 
 /// Factor numbers on a pool of worker processes (this program, started
 /// again as workers). A worker that panics, crashes or passes --timeout
@@ -31,16 +31,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     let log = cli.out.stage_log();
     let tasks = cli.pool.tasks()?;
-    let timeout = cli
-        .timeout
-        .map(std::time::Duration::try_from_secs_f64)
-        .transpose()
-        .map_err(|e| format!("--timeout: {e}"))?;
-    let opts = RunOptions {
-        algorithm: cli.pool.algorithm,
-        timeout,
-        order: cli.pool.order,
-    };
+    let opts = cli.pool.run_options(cli.timeout, true)?;
     let workers = cli.pool.workers();
     log.stage(format!(
         "Running all: {} numbers ({} list, {}), {workers} worker processes",
@@ -66,13 +57,5 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
 }
 
 fn main() {
-    factorizer_pool::worker::run_if_requested();
-    match try_main() {
-        Ok(true) => {}
-        Ok(false) => std::process::exit(1),
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
-    }
+    factorizer_pool::cli::main(try_main);
 }

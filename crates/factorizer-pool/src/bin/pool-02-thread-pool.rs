@@ -7,7 +7,7 @@ use clap::Parser;
 use common::Record;
 use common::cli::OutputArgs;
 use factorizer_pool::cli::{PoolArgs, print_results, record_metrics};
-use factorizer_pool::{RunOptions, gantt, thread_pool};
+use factorizer_pool::{gantt, thread_pool};
 
 /// Factor numbers on a pool of threads. Rust threads run in parallel (no
 /// GIL), so they scale like processes here. A panicking task fails alone;
@@ -25,11 +25,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     let log = cli.out.stage_log();
     let tasks = cli.pool.tasks()?;
-    let opts = RunOptions {
-        algorithm: cli.pool.algorithm,
-        timeout: None,
-        order: cli.pool.order,
-    };
+    let opts = cli.pool.run_options(None, false)?;
     let workers = cli.pool.workers();
     log.stage(format!(
         "Running all: {} numbers ({} list, {}), {workers} threads",
@@ -54,12 +50,5 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
 }
 
 fn main() {
-    match try_main() {
-        Ok(true) => {}
-        Ok(false) => std::process::exit(1),
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
-    }
+    factorizer_pool::cli::main(try_main);
 }

@@ -56,13 +56,5 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
 }
 
 fn main() {
-    factorizer_pool::worker::run_if_requested();
-    match try_main() {
-        Ok(true) => {}
-        Ok(false) => std::process::exit(1),
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
-    }
+    factorizer_pool::cli::main(try_main);
 }

@@ -30,9 +30,8 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
     let mut runs = Vec::new();
     for order in [Order::Input, Order::LongestFirst] {
         let opts = RunOptions {
-            algorithm: cli.pool.algorithm,
-            timeout: None,
             order,
+            ..cli.pool.run_options(None, true)?
         };
         let run = pool.map(&tasks, &opts)?;
         log.stage(format!(
@@ -67,13 +66,5 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
 }
 
 fn main() {
-    factorizer_pool::worker::run_if_requested();
-    match try_main() {
-        Ok(true) => {}
-        Ok(false) => std::process::exit(1),
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
-    }
+    factorizer_pool::cli::main(try_main);
 }
