@@ -23,16 +23,6 @@ impl NofileLimit {
     pub fn allows(&self, wanted: u64) -> bool {
         self.soft >= wanted
     }
-
-    /// A message for when `wanted` descriptors do not fit, naming the fix.
-    pub fn shortfall_message(&self, wanted: u64, in_flight: usize) -> String {
-        format!(
-            "the open-files limit is {} (hard limit {}), but {in_flight} requests in flight need \
-             about {wanted} descriptors; some requests will fail with \"too many open files\". \
-             Lower --max-in-flight, or raise the hard limit (`ulimit -Hn`, needs root)",
-            self.soft, self.hard
-        )
-    }
 }
 
 /// Raises the soft open-files limit toward `wanted`, never past the hard
@@ -80,13 +70,33 @@ pub fn descriptors_needed(in_flight: usize, server_in_process: bool) -> u64 {
     }
 }
 
-/// Raises the limit for `in_flight` requests (see [`descriptors_needed`])
-/// and returns a warning to print when it cannot be raised far enough.
-pub fn raise_for(in_flight: usize, server_in_process: bool) -> Option<String> {
+/// Raises the limit for `in_flight` requests (see [`descriptors_needed`]).
+/// When it cannot go high enough, returns how many requests in flight do
+/// fit, with a message saying so and naming the fix.
+///
+/// ```
+/// use downloader_async::limits::fit_in_flight;
+/// let (fits, warning) = fit_in_flight(10, false);
+/// assert_eq!((fits, warning), (10, None)); // 110 descriptors are always there
+/// ```
+pub fn fit_in_flight(in_flight: usize, server_in_process: bool) -> (usize, Option<String>) {
     let wanted = descriptors_needed(in_flight, server_in_process);
     match raise_nofile(wanted) {
-        Ok(lim) if !lim.allows(wanted) => Some(lim.shortfall_message(wanted, in_flight)),
-        Ok(_) => None,
-        Err(e) => Some(format!("cannot read or raise the open-files limit: {e}")),
+        Ok(lim) if !lim.allows(wanted) => {
+            let per_request = if server_in_process { 2 } else { 1 };
+            let fits = (lim.soft.saturating_sub(100) / per_request).max(1) as usize;
+            let msg = format!(
+                "the open-files limit is {} (hard limit {}), but {in_flight} requests in flight \
+                 need about {wanted} descriptors: running at most {fits} at once instead. \
+                 Raise the hard limit (`ulimit -Hn`, needs root) to allow more",
+                lim.soft, lim.hard
+            );
+            (fits, Some(msg))
+        }
+        Ok(_) => (in_flight, None),
+        Err(e) => (
+            in_flight,
+            Some(format!("cannot read or raise the open-files limit: {e}")),
+        ),
     }
 }

@@ -10,6 +10,7 @@ use common::Record;
 use common::cli::OutputArgs;
 use common::server::ServerArgs;
 use downloader_async::download::{self, ClientMode, DEFAULT_MAX_IN_FLIGHT, Options};
+use downloader_async::limits::fit_in_flight;
 
 /// Download the lesson's five files concurrently with one shared HTTP client
 /// and print the total of their lengths; --repeat N fetches them N times
@@ -49,17 +50,17 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
         urls.len(),
         download::progress_bar(urls.len() as u64, !cli.out.json),
     );
-    let opts = Options {
+    let mut opts = Options {
         timeout,
         client,
         max_in_flight: cli.max_in_flight,
         log: (n <= 20).then(|| log.clone()),
         progress: Some(bar.clone()),
     };
-    if let Some(warning) =
-        downloader_async::limits::raise_for(opts.concurrency(n), server.is_some())
-    {
+    let (fits, warning) = fit_in_flight(opts.concurrency(n), server.is_some());
+    if let Some(warning) = warning {
         eprintln!("warning: {warning}");
+        opts.max_in_flight = fits;
     }
     log.stage(format!(
         "fetching {n} URLs from {base}, at most {} at once, client: {client:?}",
