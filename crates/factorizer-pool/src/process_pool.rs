@@ -252,8 +252,9 @@ impl ProcessPool {
         opts: &RunOptions,
         on_done: &mut dyn FnMut(&ItemReport),
     ) -> io::Result<RunSummary> {
-        let t0 = Instant::now();
         let spawned_before = self.spawned;
+        self.replace_dead_idle_workers()?;
+        let t0 = Instant::now();
         let mut queue: VecDeque<usize> = opts.order.arrange(tasks).into();
         let mut results: Vec<Option<ItemReport>> = vec![None; tasks.len()];
         let mut done = 0;
@@ -318,6 +319,27 @@ impl ProcessPool {
     /// As [`ProcessPool::run`].
     pub fn map(&mut self, tasks: &[Task], opts: &RunOptions) -> io::Result<RunSummary> {
         self.run(tasks, opts, &mut |_| {})
+    }
+
+    /// Between runs a worker may have died (killed from outside): reap and
+    /// replace it now rather than fail the next task handed to it.
+    fn replace_dead_idle_workers(&mut self) -> io::Result<()> {
+        // Stale answers and end-of-output notices from the last run.
+        while self.rx.try_recv().is_ok() {}
+        for slot in 0..self.slots.len() {
+            let dead = match self.slots[slot].as_mut() {
+                Some(w) => !matches!(w.child.try_wait(), Ok(None)),
+                None => true,
+            };
+            if dead {
+                if let Some(w) = self.slots[slot].take() {
+                    let _ = w.finish();
+                }
+                let fresh = self.spawn()?;
+                self.slots[slot] = Some(fresh);
+            }
+        }
+        Ok(())
     }
 
     /// Starts a worker in every empty slot.

@@ -139,7 +139,7 @@ fn panic_crash_and_hang_each_fail_alone_and_workers_are_replaced() {
     tasks[2].fault = Some(Fault::Crash);
     tasks[4].fault = Some(Fault::Hang);
     let opts = RunOptions {
-        timeout: Some(Duration::from_millis(1500)),
+        timeout: Some(Duration::from_secs(3)),
         ..naive()
     };
     let mut pool = ProcessPool::start(2, worker()).unwrap();
@@ -175,8 +175,27 @@ fn panic_crash_and_hang_each_fail_alone_and_workers_are_replaced() {
     }
     let healthy = pool.map(&Task::list(&nums[..2]), &naive()).unwrap();
     assert!(healthy.all_ok());
+    // A worker killed from outside between runs is replaced before the
+    // next run, without failing anything.
+    let victim = pool.pids()[0];
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(victim as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while running(victim) {
+        assert!(Instant::now() < deadline, "SIGKILL did not kill {victim}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let after = pool.map(&Task::list(&nums[..3]), &naive()).unwrap();
+    assert!(after.all_ok(), "{:?}", after.failures().collect::<Vec<_>>());
+    assert_eq!(after.spawned, 1, "the killed worker was replaced");
+    assert!(not_our_live_child(victim), "the killed worker was reaped");
+    let mut all = live;
+    all.extend(pool.pids());
     drop(pool);
-    assert_reaped(&run, &live);
+    assert_reaped(&run, &all);
 }
 
 #[test]
