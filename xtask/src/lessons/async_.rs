@@ -521,10 +521,11 @@ fn scale(ctx: &Ctx, rep: &mut LessonReport) -> Result<()> {
         rep.notes.push(format!(
             "target: async at 10,000 requests, 1,000 in flight, peak memory under 100 MB — {} ({mib:.1} MiB). \
              The memory follows the connections in flight, not the tasks: each of the 1,000 \
-             connections keeps a read buffer that hyper grows while it carries 23–158 KB bodies, \
-             and glibc keeps freed large buffers (fewer in flight, less memory; \
-             MALLOC_MMAP_THRESHOLD_=65536 brings it under 100 MB). The thread pool at the same \
-             concurrency uses about as much; a thread per request, several times more",
+             reused connections keeps a read buffer that hyper grows while it carries 23–158 KB \
+             bodies, and glibc keeps freed large buffers (MALLOC_MMAP_THRESHOLD_=65536 brings it \
+             to about 100 MB; fewer in flight, less memory; a client per request, whose \
+             connections start afresh, peaks lower but takes longer). The thread pool at the \
+             same concurrency uses about as much; a thread per request, several times more",
             if mib < 100.0 { "met" } else { "MISSED" }
         ));
     } else if sizes.contains(&10_000) {
