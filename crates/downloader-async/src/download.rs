@@ -14,6 +14,18 @@
 //!   and the compiler checks the claim: the future is not `Send`, so it
 //!   cannot be moved to another thread by mistake. (The connections
 //!   themselves are driven by tasks reqwest spawns on the runtime.)
+//!
+//!   This will **not** compile: `tokio::spawn` may move a task to another
+//!   worker thread, so its future must be `Send`, and one that shares a
+//!   `RefCell` across `.await`s is not.
+//!
+//!   ```compile_fail,E0277
+//!   let urls = vec!["http://127.0.0.1:8000/intro.txt".to_string()];
+//!   let opts = downloader_async::Options::default();
+//!   tokio::spawn(async move { downloader_async::download_all(&urls, &opts).await });
+//!   ```
+//!
+//!   Run it where it is (`block_on`, `.await` it, or a `LocalSet`) instead.
 //! - **A limit of requests in flight.** Each request is a socket, a file
 //!   descriptor and some buffers; a [`tokio::sync::Semaphore`] lets at most
 //!   [`Options::max_in_flight`] run at once, the others wait their turn
