@@ -26,6 +26,9 @@ fn algorithms(c: &mut Criterion) {
     c.bench_function("fast, 2^32-5 x 2^32-17 (the hardest kind of u64)", |b| {
         b.iter(|| fast(black_box(4_294_967_291 * 4_294_967_279)))
     });
+    c.bench_function("fast_u128, 2^67-1 (Cole's number)", |b| {
+        b.iter(|| factorizer_pool::factor128::fast_u128(black_box((1 << 67) - 1)))
+    });
 }
 
 fn pool_round_trip(c: &mut Criterion) {

@@ -8,7 +8,8 @@
 //! further:
 //!
 //! - [`factor`]: the book's algorithm (`naive`, same iteration count) and an
-//!   exact fast one (`fast`: Miller–Rabin + Pollard's rho, microseconds);
+//!   exact fast one (`fast`: Miller–Rabin + Pollard's rho, microseconds),
+//!   and [`factor128`], the same for `u128`;
 //! - [`input`]: the book's list, a quick list of the same shape, a balanced
 //!   list, and parsing with a clear message per bad number;
 //! - [`task`]: what every pool is given and returns (one shape for all);
@@ -33,6 +34,7 @@ use std::time::Duration;
 pub mod by_hand;
 pub mod cli;
 pub mod factor;
+pub mod factor128;
 pub mod gantt;
 pub mod input;
 pub mod process_pool;
