@@ -24,7 +24,10 @@ fn bench(cr: &mut Criterion) {
     });
     let pool = ForkPool::new(2);
     cr.bench_function("add fork pool one-shot 3x8MiB", |bn| {
-        bn.iter(|| pool.for_each_chunk(&[&a[..], &b[..]], &mut c, add).expect("pool"))
+        bn.iter(|| {
+            pool.for_each_chunk(&[&a[..], &b[..]], &mut c, add)
+                .expect("pool")
+        })
     });
 }
 

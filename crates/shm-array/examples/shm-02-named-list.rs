@@ -43,12 +43,16 @@ fn try_main() -> anyhow::Result<()> {
         .collect();
     log.stage(format!("created named segments {names:?}"));
     let pool = ForkPool::new(cli.workers);
-    pool.for_each_chunk(&[&input_a[..], &input_b[..]], &mut results, |c, ins, out| {
-        println!("working on {} to {}", c.range.start, c.range.end);
-        for ((o, a), b) in out.iter_mut().zip(ins[0]).zip(ins[1]) {
-            *o = a + b;
-        }
-    })?;
+    pool.for_each_chunk(
+        &[&input_a[..], &input_b[..]],
+        &mut results,
+        |c, ins, out| {
+            println!("working on {} to {}", c.range.start, c.range.end);
+            for ((o, a), b) in out.iter_mut().zip(ins[0]).zip(ins[1]) {
+                *o = a + b;
+            }
+        },
+    )?;
     println!(
         "final result: {} (segment {:?})",
         support::show(&results),

@@ -33,12 +33,16 @@ fn try_main() -> anyhow::Result<()> {
     let input_b = ShmArray::<u8>::anonymous_from(&vec![3; cli.len])?;
     let mut results = ShmArray::<u8>::anonymous(cli.len)?;
     let pool = ForkPool::new(cli.workers);
-    pool.for_each_chunk(&[&input_a[..], &input_b[..]], &mut results, |c, ins, out| {
-        println!("working on {} to {}", c.range.start, c.range.end);
-        for ((o, a), b) in out.iter_mut().zip(ins[0]).zip(ins[1]) {
-            *o = a + b;
-        }
-    })?;
+    pool.for_each_chunk(
+        &[&input_a[..], &input_b[..]],
+        &mut results,
+        |c, ins, out| {
+            println!("working on {} to {}", c.range.start, c.range.end);
+            for ((o, a), b) in out.iter_mut().zip(ins[0]).zip(ins[1]) {
+                *o = a + b;
+            }
+        },
+    )?;
     println!("final result: {}", support::show(&results));
     let correct = results.iter().all(|&x| x == 4);
     println!("nothing to unlink: anonymous memory is freed with its last mapping");

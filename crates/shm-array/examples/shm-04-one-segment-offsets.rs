@@ -51,12 +51,16 @@ fn try_main() -> anyhow::Result<()> {
     input_b.fill(3);
     log.stage(format!("segment {name} of {} bytes", seg.bytes()));
     let pool = ForkPool::new(cli.workers);
-    pool.for_each_chunk(&[&input_a[..], &input_b[..]], &mut results, |c, ins, out| {
-        println!("working on {} to {}", c.range.start, c.range.end);
-        for ((o, a), b) in out.iter_mut().zip(ins[0]).zip(ins[1]) {
-            *o = a + b;
-        }
-    })?;
+    pool.for_each_chunk(
+        &[&input_a[..], &input_b[..]],
+        &mut results,
+        |c, ins, out| {
+            println!("working on {} to {}", c.range.start, c.range.end);
+            for ((o, a), b) in out.iter_mut().zip(ins[0]).zip(ins[1]) {
+                *o = a + b;
+            }
+        },
+    )?;
     println!("final result: {}", support::show(&results));
     let correct = results.iter().all(|&x| x == 4);
     // close + unlink: after this the name is gone; the views die with `seg`.

@@ -87,17 +87,27 @@ fn try_main() -> anyhow::Result<()> {
     let again = pool.for_each_chunk(&[&a[..], &b[..]], &mut c, add)?;
     let pre_pool = ForkPool::new(w).prefault(true);
     let pre = pre_pool.for_each_chunk(&[&a[..], &b[..]], &mut c, add)?;
-    log.stage(format!(
-        "fork one-shot again: {:.3} s; with MADV_POPULATE: {:.3} s",
-        again.total_s, pre.total_s
-    ));
+    for (what, st) in [("first", &first), ("again", &again), ("prefault", &pre)] {
+        log.stage(format!(
+            "fork one-shot {what}: {:.3} s = start-up (fork{}) {:.3} + pass {:.3} + exit and wait {:.3}",
+            st.total_s,
+            if what == "prefault" { " + populate" } else { "" },
+            st.startup_s,
+            st.pass_s[0],
+            st.total_s - st.startup_s - st.pass_s[0]
+        ));
+    }
     c.fill(0.0);
     let steady = pool.for_each_chunk_passes(passes, &[&a[..], &b[..]], &mut c, add)?;
     check(&c, "fork, steady passes")?;
     let steady_s = best(&steady.pass_s[1..]);
     log.stage(format!(
         "fork steady passes: {:?}",
-        steady.pass_s.iter().map(|s| format!("{s:.3}")).collect::<Vec<_>>()
+        steady
+            .pass_s
+            .iter()
+            .map(|s| format!("{s:.3}"))
+            .collect::<Vec<_>>()
     ));
     // One thread.
     c.fill(0.0);
@@ -150,7 +160,10 @@ fn try_main() -> anyhow::Result<()> {
         ("STREAM add (best)", best(&stream)),
     ];
     println!("c = a + b, 3 × {} f64, {w} workers", n);
-    println!("{:32} {:>9} {:>8} {:>9}", "method", "seconds", "GB/s", "÷ STREAM");
+    println!(
+        "{:32} {:>9} {:>8} {:>9}",
+        "method", "seconds", "GB/s", "÷ STREAM"
+    );
     for (name, s) in rows {
         println!(
             "{name:32} {s:9.4} {:8.2} {:8.0}%",

@@ -51,7 +51,10 @@ impl Layout {
     /// When the layout is full, the shape has no or too many dimensions, or
     /// its size overflows.
     pub fn array_nd<T: Element>(mut self, name: &str, shape: &[usize]) -> Self {
-        assert!(self.arrays.len() < MAX_ARRAYS, "at most {MAX_ARRAYS} arrays");
+        assert!(
+            self.arrays.len() < MAX_ARRAYS,
+            "at most {MAX_ARRAYS} arrays"
+        );
         assert!(
             (1..=MAX_DIMS).contains(&shape.len()),
             "1 to {MAX_DIMS} dimensions"

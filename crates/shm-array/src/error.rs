@@ -139,7 +139,10 @@ impl fmt::Display for Error {
                 write!(f, "bad shared memory name {name:?}: {reason}")
             }
             Error::PermissionDenied { name, reason } => {
-                write!(f, "shared memory segment {name:?}: permission denied ({reason})")
+                write!(
+                    f,
+                    "shared memory segment {name:?}: permission denied ({reason})"
+                )
             }
             Error::TypeMismatch {
                 name,

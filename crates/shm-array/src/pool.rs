@@ -357,7 +357,10 @@ impl ForkPool {
                 ),
             });
         }
-        let name = out.segment_name().unwrap_or(crate::mapping::ANON).to_string();
+        let name = out
+            .segment_name()
+            .unwrap_or(crate::mapping::ANON)
+            .to_string();
         let out_ptr = out.as_mut_slice().as_mut_ptr() as usize;
         let prefault = self.prefault;
         let work = move |c: Chunk| {
@@ -457,9 +460,16 @@ impl ForkPool {
             // (it ends in `_exit`); the caller's contract covers what `work`
             // does in it.
             match unsafe { nix::unistd::fork() } {
-                Ok(ForkResult::Child) => {
-                    child_main(&ctrl, parent, n as u32, w, range.clone(), passes, before, work)
-                }
+                Ok(ForkResult::Child) => child_main(
+                    &ctrl,
+                    parent,
+                    n as u32,
+                    w,
+                    range.clone(),
+                    passes,
+                    before,
+                    work,
+                ),
                 Ok(ForkResult::Parent { child }) => pids.push(Some(child)),
                 Err(e) => {
                     ctrl.abort();
@@ -508,7 +518,10 @@ impl ForkPool {
         Ok(PoolStats {
             workers: n,
             startup_s: s(times[0].saturating_sub(t0)),
-            pass_s: times.windows(2).map(|w| s(w[1].saturating_sub(w[0]))).collect(),
+            pass_s: times
+                .windows(2)
+                .map(|w| s(w[1].saturating_sub(w[0])))
+                .collect(),
             total_s: s(t_end.saturating_sub(t0)),
         })
     }
@@ -527,7 +540,15 @@ fn child_main(
 ) -> ! {
     // SAFETY: prctl with PR_SET_PDEATHSIG and a signal number has no memory
     // effects: the kernel kills us when the parent thread exits.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) };
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
     if nix::unistd::getppid() != parent {
         // The parent died before the death signal was armed.
         exit_now(EXIT_ORPHAN);
