@@ -80,7 +80,7 @@ fn a_panicking_worker_is_an_error_not_a_hang() {
 #[test]
 fn a_killed_worker_is_an_error_naming_the_signal() {
     let mut c = ShmArray::<u32>::anonymous(10).unwrap();
-    let a = vec![1u32; 10];
+    let a = [1u32; 10];
     // The closure captures nothing: the signal is chosen by the chunk size
     // (5 with two workers: SIGKILL; 4 with three: abort, SIGABRT).
     let die = |c: shm_array::Chunk, _: &[&[u32]], _: &mut [u32]| {
