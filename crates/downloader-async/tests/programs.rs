@@ -59,7 +59,7 @@ fn spinner_program_counts_ticks() {
 fn download_prints_the_total_of_the_files_on_disk() {
     let dir = common::data::downloads_dir().unwrap();
     let on_disk = common::data::downloads_total_bytes(&dir).unwrap();
-    for extra in [&[][..], &["--client-per-request"][..]] {
+    for extra in [&[][..], &["--client-per-request"], &["--one-thread"]] {
         let mut args = vec!["--delay-ms", "5", "--jitter-ms", "0", "-q"];
         args.extend(extra);
         let (code, stdout, _, rec) = run(DOWNLOAD, &args);

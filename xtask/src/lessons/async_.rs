@@ -363,6 +363,14 @@ fn compare(rep: &mut LessonReport, results: &[(&str, usize, Measured)]) {
             shared.wall
         ));
     }
+    if let Some(one) = get("async, one thread") {
+        rep.notes.push(format!(
+            "at {n} requests, async on ONE thread (a current-thread runtime) took {:.3} s \
+             ({:.2} × the two-worker runtime): waiting for I/O needs no threads",
+            one.wall,
+            one.wall / shared.wall
+        ));
+    }
     for other in ["thread per request", "thread pool"] {
         if let Some(m) = get(other) {
             rep.notes.push(format!(
@@ -432,6 +440,13 @@ fn scale(ctx: &Ctx, rep: &mut LessonReport) -> Result<()> {
                 IN_FLIGHT.min(n),
             ),
         ];
+        // Every task on one thread, as asyncio runs them.
+        runs.push((
+            "async, one thread",
+            "async-04-download",
+            vec!["--max-in-flight", &in_flight, "--one-thread"],
+            IN_FLIGHT.min(n),
+        ));
         // The book's per-call session: a client, a pool and a connection per
         // request (the shared client reuses ~1,000 connections).
         runs.push((

@@ -30,6 +30,10 @@ struct Cli {
     /// Build a new client for every request, like the book's per-call session.
     #[arg(long)]
     client_per_request: bool,
+    /// Run everything on this one thread (a current-thread runtime, like
+    /// asyncio's loop) instead of one worker thread per core.
+    #[arg(long)]
+    one_thread: bool,
     /// Timeout of each request, seconds.
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
@@ -66,7 +70,11 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
         "fetching {n} URLs from {base}, at most {} at once, client: {client:?}",
         opts.concurrency(n)
     ));
-    let rt = tokio::runtime::Runtime::new()?;
+    let mut rt = match cli.one_thread {
+        true => tokio::runtime::Builder::new_current_thread(),
+        false => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let rt = rt.enable_all().build()?;
     let Some(result) = rt.block_on(download::download_all_or_ctrl_c(&urls, &opts)) else {
         bar.abandon();
         eprintln!("interrupted: the requests in flight were cancelled");
@@ -83,6 +91,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
     let mut rec = Record::new("async-04-download").with_stages(&log);
     download::fill_record(&mut rec, &summary, &stats, &opts);
     rec.set("delay_ms", cli.server.delay_ms);
+    rec.set("one_thread", cli.one_thread);
     rec.emit(cli.out.json);
     Ok(summary.is_complete())
 }
