@@ -537,8 +537,9 @@ fn scale(ctx: &Ctx, rep: &mut LessonReport) -> Result<()> {
             "target: async at 10,000 requests, 1,000 in flight, peak memory under 100 MB — {} ({mib:.1} MiB). \
              The memory follows the connections in flight, not the tasks: each of the 1,000 \
              reused connections keeps a read buffer that hyper grows while it carries 23–158 KB \
-             bodies, and glibc keeps freed large buffers (MALLOC_MMAP_THRESHOLD_=65536 brings it \
-             to about 100 MB; fewer in flight, less memory; a client per request, whose \
+             bodies (with 4 KB files the same run peaks at about 44 MB), and glibc keeps freed \
+             large buffers (MALLOC_MMAP_THRESHOLD_=65536 brings it to about 100 MB; fewer in \
+             flight, less memory; a client per request, whose \
              connections start afresh, peaks lower but takes longer). The thread pool at the \
              same concurrency uses about as much; a thread per request, several times more",
             if mib < 100.0 { "met" } else { "MISSED" }
