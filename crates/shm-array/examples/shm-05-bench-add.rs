@@ -23,7 +23,7 @@ struct Cli {
     /// Worker processes and threads.
     #[arg(long, default_value_t = 2)]
     workers: usize,
-    /// Timed passes per method (the best warm pass is reported).
+    /// Rounds: one timed pass of every method per round; the best counts.
     #[arg(long, default_value_t = 5)]
     passes: usize,
     #[command(flatten)]
@@ -34,6 +34,11 @@ fn add(_c: shm_array::Chunk, ins: &[&[f64]], out: &mut [f64]) {
     for ((o, a), b) in out.iter_mut().zip(ins[0]).zip(ins[1]) {
         *o = a + b;
     }
+}
+
+/// The best of several one-shot runs.
+struct FirstPass {
+    total_s: f64,
 }
 
 fn best(v: &[f64]) -> f64 {
@@ -76,83 +81,97 @@ fn try_main() -> anyhow::Result<()> {
         "3 × {} allocated (posix_fallocate) in {create_s:.3} s, a and b filled",
         common::mem::human_bytes((n * 8) as u64)
     ));
-    // Forked workers first, while this process has a single thread.
+    // The first pass ever: fresh workers on memory no process has mapped
+    // for writing yet.
     let pool = ForkPool::new(w);
+    let pre_pool = ForkPool::new(w).prefault(true);
     let first = pool.for_each_chunk(&[&a[..], &b[..]], &mut c, add)?;
     check(&c, "fork, first pass")?;
     log.stage(format!(
-        "fork one-shot, first ever pass: {:.3} s",
-        first.total_s
+        "fork one-shot, first pass ever: {:.3} s = start-up {:.3} + pass {:.3} + exit and wait {:.3}",
+        first.total_s,
+        first.startup_s,
+        first.pass_s[0],
+        first.total_s - first.startup_s - first.pass_s[0]
     ));
-    let again = pool.for_each_chunk(&[&a[..], &b[..]], &mut c, add)?;
-    let pre_pool = ForkPool::new(w).prefault(true);
-    let pre = pre_pool.for_each_chunk(&[&a[..], &b[..]], &mut c, add)?;
-    for (what, st) in [("first", &first), ("again", &again), ("prefault", &pre)] {
+    // Then rounds: one pass of every method per round, so a burst of load
+    // from other processes hits all methods alike; the best pass counts.
+    let rpool = rayon::ThreadPoolBuilder::new().num_threads(w).build()?;
+    let (mut one, mut ray, mut stream) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut again, mut pre, mut steady) = (Vec::new(), Vec::new(), Vec::new());
+    let mut last_pre = None;
+    for _ in 0..passes {
+        c.fill(0.0);
+        one.extend(timed(1, || {
+            for ((o, x), y) in c.iter_mut().zip(a.iter()).zip(b.iter()) {
+                *o = x + y;
+            }
+        }));
+        check(&c, "one thread")?;
+        c.fill(0.0);
+        ray.extend(timed(1, || {
+            rpool.install(|| {
+                c.par_iter_mut()
+                    .zip(a.par_iter())
+                    .zip(b.par_iter())
+                    .for_each(|((o, x), y)| *o = x + y)
+            })
+        }));
+        check(&c, "rayon")?;
+        // STREAM-style add: w scoped threads, one contiguous block each.
+        c.fill(0.0);
+        stream.extend(timed(1, || {
+            let chunk = n.div_ceil(w).max(1);
+            std::thread::scope(|s| {
+                for ((o, x), y) in c
+                    .chunks_mut(chunk)
+                    .zip(a.chunks(chunk))
+                    .zip(b.chunks(chunk))
+                {
+                    s.spawn(move || {
+                        for ((o, x), y) in o.iter_mut().zip(x).zip(y) {
+                            *o = x + y;
+                        }
+                    });
+                }
+            });
+        }));
+        check(&c, "stream add")?;
+        c.fill(0.0);
+        again.push(pool.for_each_chunk(&[&a[..], &b[..]], &mut c, add)?.total_s);
+        check(&c, "fork one-shot")?;
+        c.fill(0.0);
+        let p = pre_pool.for_each_chunk(&[&a[..], &b[..]], &mut c, add)?;
+        pre.push(p.total_s);
+        last_pre = Some(p);
+        check(&c, "fork one-shot, pre-faulted")?;
+        // Live workers: the second pass of the same workers is the steady one.
+        c.fill(0.0);
+        let st = pool.for_each_chunk_passes(2, &[&a[..], &b[..]], &mut c, add)?;
+        steady.push(st.pass_s[1]);
+        check(&c, "fork steady pass")?;
+    }
+    if let Some(p) = last_pre {
         log.stage(format!(
-            "fork one-shot {what}: {:.3} s = start-up (fork{}) {:.3} + pass {:.3} + exit and wait {:.3}",
-            st.total_s,
-            if what == "prefault" { " + populate" } else { "" },
-            st.startup_s,
-            st.pass_s[0],
-            st.total_s - st.startup_s - st.pass_s[0]
+            "fork one-shot with MADV_POPULATE: {:.3} s = start-up and populate {:.3} + pass {:.3} + exit and wait {:.3}",
+            p.total_s,
+            p.startup_s,
+            p.pass_s[0],
+            p.total_s - p.startup_s - p.pass_s[0]
         ));
     }
-    c.fill(0.0);
-    let steady = pool.for_each_chunk_passes(passes, &[&a[..], &b[..]], &mut c, add)?;
-    check(&c, "fork, steady passes")?;
-    let steady_s = best(&steady.pass_s[1..]);
-    log.stage(format!(
-        "fork steady passes: {:?}",
-        steady
-            .pass_s
-            .iter()
-            .map(|s| format!("{s:.3}"))
-            .collect::<Vec<_>>()
-    ));
-    // One thread.
-    c.fill(0.0);
-    let one = timed(passes, || {
-        for ((o, x), y) in c.iter_mut().zip(a.iter()).zip(b.iter()) {
-            *o = x + y;
-        }
-    });
-    check(&c, "one thread")?;
-    // rayon.
-    let rpool = rayon::ThreadPoolBuilder::new().num_threads(w).build()?;
-    c.fill(0.0);
-    let ray = timed(passes, || {
-        rpool.install(|| {
-            c.par_iter_mut()
-                .zip(a.par_iter())
-                .zip(b.par_iter())
-                .for_each(|((o, x), y)| *o = x + y)
-        })
-    });
-    check(&c, "rayon")?;
-    // STREAM-style add: w scoped threads, one contiguous block each, best pass.
-    c.fill(0.0);
-    let stream = timed(passes, || {
-        let chunk = n.div_ceil(w).max(1);
-        std::thread::scope(|s| {
-            for ((o, x), y) in c
-                .chunks_mut(chunk)
-                .zip(a.chunks(chunk))
-                .zip(b.chunks(chunk))
-            {
-                s.spawn(move || {
-                    for ((o, x), y) in o.iter_mut().zip(x).zip(y) {
-                        *o = x + y;
-                    }
-                });
-            }
-        });
-    });
-    check(&c, "stream add")?;
-    log.stage("threads done");
+    log.stage(format!("{passes} rounds of every method done"));
+    let again = FirstPass {
+        total_s: best(&again),
+    };
+    let pre = FirstPass {
+        total_s: best(&pre),
+    };
+    let steady_s = best(&steady);
     let bw = gb / best(&stream);
     let rows = [
-        ("one thread (warm)", best(&one[1..])),
-        ("rayon (warm)", best(&ray[1..])),
+        ("one thread", best(&one)),
+        ("rayon", best(&ray)),
         ("fork one-shot, first pass", first.total_s),
         ("fork one-shot, again", again.total_s),
         ("fork one-shot + MADV_POPULATE", pre.total_s),
@@ -182,8 +201,8 @@ fn try_main() -> anyhow::Result<()> {
         .metric("workers", w)
         .metric("bytes_per_pass", 24 * n as u64)
         .metric("create_s", create_s)
-        .metric("one_thread_s", best(&one[1..]))
-        .metric("rayon_s", best(&ray[1..]))
+        .metric("one_thread_s", best(&one))
+        .metric("rayon_s", best(&ray))
         .metric("fork_first_s", first.total_s)
         .metric("fork_first_startup_s", first.startup_s)
         .metric("fork_oneshot_s", again.total_s)
