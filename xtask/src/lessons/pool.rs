@@ -188,7 +188,7 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
     let t1 = m(&bal[&(THREADS, 2)], "pool_wall_s");
     let p1 = m(&bal[&(PROCS, 2)], "pool_wall_s");
     rep.notes.push(format!(
-        "threads vs processes with 2 workers: {:.2}× (Rust threads have no GIL: for pure \
+        "threads vs processes with 2 workers: {:.2}× in one run (Rust threads have no GIL: for pure \
          computation they scale like processes; processes pay a start-up and a pipe round trip per task)",
         p1 / t1
     ));
@@ -395,7 +395,7 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
         &["run", "items", "wall s", "compute µs", "overhead µs/item"],
     );
     for (name, r) in [
-        ("fast, book list, 2 processes", fr),
+        ("fast, book list, 2 processes (incl. worker start)", fr),
         ("fast ×300, 1 process", o),
     ] {
         t.row(vec![
