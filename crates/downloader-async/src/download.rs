@@ -4,8 +4,7 @@
 //! - **One shared client.** A `reqwest::Client` holds a pool of open
 //!   connections; sharing it lets a later request reuse the connection of
 //!   an earlier one. The book opens a new session per call and admits it is
-//!   wasteful:
-//!   [`ClientMode::PerRequest`] does the same so you can measure it (a new
+//!   wasteful: [`ClientMode::PerRequest`] does the same so you can measure it (a new
 //!   pool, a new TCP connection, and a new client to build for every URL).
 //! - **No lock around the adder.** [`download_all`] drives all the request
 //!   futures with `join_all` inside **one task**: they take turns on one
@@ -31,9 +30,10 @@
 //!   [`Options::max_in_flight`] run at once, the others wait their turn
 //!   without holding anything.
 //! - **Bodies are counted, not kept.** Each body is read chunk by chunk and
-//!   only its length is kept: memory follows the requests in flight (each
-//!   open connection keeps a read buffer), not the total, where keeping
-//!   10,000 bodies would take 550 MB.
+//!   only its length is kept: memory is bounded by the connections in flight
+//!   (each keeps a read buffer that grows with the bodies it carries, up to
+//!   about 400 KB), not by the number of requests; keeping 10,000 bodies
+//!   would take 550 MB.
 //!
 //! Results come back in input order; a failed URL (404, reset, timeout…) is
 //! reported in its [`FileResult`] and the others complete.
