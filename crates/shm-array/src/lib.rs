@@ -49,6 +49,20 @@
 //!   closure in forked workers).
 //! - Every `unsafe` block in the crate carries a `// SAFETY:` comment.
 //!
+//! # Performance: what a pass of forked workers costs
+//! A forked child does not inherit the parent's page tables for shared
+//! mappings: it maps every 4 KiB page it touches again (a page fault each,
+//! or one `MADV_POPULATE_*` call with [`ForkPool::prefault`]) and unmaps
+//! them when it exits. On big arrays that page-table work, not the
+//! arithmetic, dominates a one-shot pass (fork + work + exit): measured here
+//! on c = a + b over 3 × 128 MiB, a one-shot pass costs about 3–5 × a warm
+//! pass, and pre-faulting trims it only a little. Huge pages would divide
+//! the page count by 512, but they need `shmem_enabled` THP (off on many
+//! machines, including ours). Workers that stay alive across passes
+//! ([`ForkPool::for_each_chunk_passes`]) pay it once: their later passes
+//! run at the memory bandwidth, like threads. The lesson `shm` of
+//! `cargo xtask run-all` measures all of this against a STREAM-style add.
+//!
 //! Linux only (memfd, `MADV_POPULATE_*`, `PR_SET_PDEATHSIG`, pidfd).
 
 #![cfg(target_os = "linux")]

@@ -165,3 +165,22 @@ fn workers_die_with_their_parent() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+#[test]
+fn a_child_dropping_the_creators_handle_does_not_unlink() {
+    let g = ShmGuard::new("nounlink");
+    let name = g.name();
+    let seg =
+        shm_array::Segment::create(&name, &shm_array::Layout::new().array::<u8>("x", 8)).unwrap();
+    let cell = std::cell::RefCell::new(Some(seg));
+    // SAFETY: the worker writes no shared memory; it only drops its private
+    // copy of the handle (which unmaps its own mapping).
+    unsafe {
+        ForkPool::new(1)
+            .run(1, |_| drop(cell.borrow_mut().take()))
+            .unwrap();
+    }
+    assert_eq!(g.left(), vec![name.clone()], "the child must not unlink");
+    drop(cell); // the creator's drop unlinks
+    assert!(g.left().is_empty());
+}
