@@ -413,7 +413,10 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
         .iter()
         .map(|((p, w), r)| {
             let kind = if *p == PROCS { "processes" } else { "threads" };
-            (format!("{kind}, {w} workers"), m(r, "pool_wall_s"))
+            (
+                format!("{kind}, {w} worker{}", if *w == 1 { "" } else { "s" }),
+                m(r, "pool_wall_s"),
+            )
         })
         .collect();
     let chart = ctx.report_path("pool-scaling.svg");

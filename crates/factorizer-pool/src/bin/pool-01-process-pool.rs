@@ -46,7 +46,10 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
     log.stage("the pool is closed: every worker has exited");
     print_results(&run);
     if let Some(path) = &cli.pool.gantt {
-        let title = format!("{} worker processes, {} order", run.workers, cli.pool.order);
+        let title = format!(
+            "{} worker process(es), {} order",
+            run.workers, cli.pool.order
+        );
         gantt::draw(path, &[(title, &run)])?;
         log.stage(format!("timeline drawn in {}", path.display()));
     }

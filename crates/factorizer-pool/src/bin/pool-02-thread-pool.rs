@@ -39,7 +39,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
     log.stage("every thread has been joined");
     print_results(&run);
     if let Some(path) = &cli.pool.gantt {
-        let title = format!("{} threads, {} order", run.workers, cli.pool.order);
+        let title = format!("{} thread(s), {} order", run.workers, cli.pool.order);
         gantt::draw(path, &[(title, &run)])?;
         log.stage(format!("timeline drawn in {}", path.display()));
     }

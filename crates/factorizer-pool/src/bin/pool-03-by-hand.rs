@@ -45,7 +45,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
     }
     print_results(&run);
     if let Some(path) = &cli.pool.gantt {
-        let title = format!("{} children started by hand", run.workers);
+        let title = format!("{} child(ren) started by hand", run.workers);
         gantt::draw(path, &[(title, &run)])?;
         log.stage(format!("timeline drawn in {}", path.display()));
     }

@@ -46,7 +46,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
     if let Some(path) = &cli.pool.gantt {
         let panels: Vec<(String, _)> = runs
             .iter()
-            .map(|(o, r)| (format!("{} workers, {o} order", r.workers), r))
+            .map(|(o, r)| (format!("{} worker(s), {o} order", r.workers), r))
             .collect();
         gantt::draw(path, &panels)?;
         log.stage(format!("timeline drawn in {}", path.display()));
