@@ -71,6 +71,7 @@ mod array;
 mod element;
 mod error;
 mod header;
+mod live;
 mod mapping;
 mod pool;
 
@@ -78,6 +79,7 @@ pub use array::{Layout, Segment, ShmArray};
 pub use element::Element;
 pub use error::{Error, Result, WorkerFailure};
 pub use header::{ArrayInfo, HEADER_BYTES, MAX_ARRAYS, MAX_DIMS};
+pub use live::LiveWorkers;
 pub use mapping::{SHM_DIR, SegmentStatus, list_segments, sweep_leaked, unique_name};
 pub use pool::{Chunk, ForkPool, PoolStats, split_range};
 

@@ -22,10 +22,10 @@ use crate::array::ShmArray;
 use crate::element::Element;
 use crate::error::{Error, Result, WorkerFailure};
 
-const EXIT_OK: i32 = 0;
-const EXIT_PANIC: i32 = 101;
+pub(crate) const EXIT_OK: i32 = 0;
+pub(crate) const EXIT_PANIC: i32 = 101;
 const EXIT_ABORTED: i32 = 102;
-const EXIT_ORPHAN: i32 = 103;
+pub(crate) const EXIT_ORPHAN: i32 = 103;
 const MSG_BYTES: usize = 512;
 
 /// What one worker is given.
@@ -116,7 +116,7 @@ pub(crate) fn populate(name: &str, ptr: *mut u8, len: usize, write: bool) -> Res
     }
 }
 
-fn now_ns() -> u64 {
+pub(crate) fn now_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -129,7 +129,7 @@ fn now_ns() -> u64 {
 
 /// The pool's own small shared block: a barrier, pass times, and one
 /// message slot per worker.
-struct Control {
+pub(crate) struct Control {
     ptr: NonNull<u8>,
     len: usize,
     passes: usize,
@@ -137,7 +137,7 @@ struct Control {
 }
 
 impl Control {
-    fn new(workers: usize, passes: usize) -> Result<Control> {
+    pub(crate) fn new(workers: usize, passes: usize) -> Result<Control> {
         let len = 64 + 8 * (passes + 1) + MSG_BYTES * workers;
         // SAFETY: a fresh anonymous shared mapping chosen by the kernel
         // overlaps nothing; it is zeroed.
@@ -158,7 +158,7 @@ impl Control {
         })
     }
 
-    fn u32_at(&self, i: usize) -> &AtomicU32 {
+    pub(crate) fn u32_at(&self, i: usize) -> &AtomicU32 {
         debug_assert!(i < 16);
         // SAFETY: the first 64 bytes are 16 aligned u32 slots, zeroed, only
         // ever accessed atomically (by every process sharing the mapping).
@@ -191,7 +191,7 @@ impl Control {
         self.u32_at(2)
     }
 
-    fn abort(&self) {
+    pub(crate) fn abort(&self) {
         self.abort_flag().store(1, Ordering::Release);
     }
 
@@ -225,7 +225,7 @@ impl Control {
         !self.aborted()
     }
 
-    fn write_msg(&self, worker: usize, msg: &str) {
+    pub(crate) fn write_msg(&self, worker: usize, msg: &str) {
         let b = msg.as_bytes();
         let n = b.len().min(MSG_BYTES - 1);
         // SAFETY: the slot of `worker` has MSG_BYTES bytes and only this
@@ -233,7 +233,7 @@ impl Control {
         unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), self.msg_ptr(worker), n) };
     }
 
-    fn read_msg(&self, worker: usize) -> String {
+    pub(crate) fn read_msg(&self, worker: usize) -> String {
         let mut buf = vec![0u8; MSG_BYTES];
         // SAFETY: the slot is MSG_BYTES long; its writer has exited.
         unsafe { std::ptr::copy_nonoverlapping(self.msg_ptr(worker), buf.as_mut_ptr(), MSG_BYTES) };
@@ -290,6 +290,11 @@ impl ForkPool {
     pub fn prefault(mut self, yes: bool) -> Self {
         self.prefault = yes;
         self
+    }
+
+    /// True when workers pre-fault their chunks (see [`ForkPool::prefault`]).
+    pub fn prefault_enabled(&self) -> bool {
+        self.prefault
     }
 
     /// The number of workers.
@@ -483,25 +488,7 @@ impl ForkPool {
         if let Some(e) = fork_error {
             return Err(e);
         }
-        // Report the first real failure (not the workers we stopped).
-        let mut failure = None;
-        for (w, o) in outcomes.iter().enumerate() {
-            let f = match *o {
-                WaitStatus::Exited(_, EXIT_OK) => continue,
-                WaitStatus::Exited(_, EXIT_ABORTED) => continue,
-                WaitStatus::Exited(_, EXIT_PANIC) => WorkerFailure::Panicked(ctrl.read_msg(w)),
-                WaitStatus::Exited(_, code) => WorkerFailure::Exited(code),
-                WaitStatus::Signaled(_, sig, _) => WorkerFailure::Signaled(sig as i32),
-                _ => WorkerFailure::Exited(-1),
-            };
-            failure = Some(Error::Worker {
-                worker: w,
-                range: ranges[w].clone(),
-                failure: f,
-            });
-            break;
-        }
-        if let Some(e) = failure {
+        if let Some(e) = first_failure(&ctrl, &outcomes, &ranges) {
             return Err(e);
         }
         if ctrl.aborted() {
@@ -525,6 +512,31 @@ impl ForkPool {
             total_s: s(t_end.saturating_sub(t0)),
         })
     }
+}
+
+/// The first real failure among the workers' exit statuses (workers that
+/// stopped because another failed do not count).
+pub(crate) fn first_failure(
+    ctrl: &Control,
+    outcomes: &[WaitStatus],
+    ranges: &[Range<usize>],
+) -> Option<Error> {
+    for (w, o) in outcomes.iter().enumerate() {
+        let f = match *o {
+            WaitStatus::Exited(_, EXIT_OK) => continue,
+            WaitStatus::Exited(_, EXIT_ABORTED) => continue,
+            WaitStatus::Exited(_, EXIT_PANIC) => WorkerFailure::Panicked(ctrl.read_msg(w)),
+            WaitStatus::Exited(_, code) => WorkerFailure::Exited(code),
+            WaitStatus::Signaled(_, sig, _) => WorkerFailure::Signaled(sig as i32),
+            _ => WorkerFailure::Exited(-1),
+        };
+        return Some(Error::Worker {
+            worker: w,
+            range: ranges[w].clone(),
+            failure: f,
+        });
+    }
+    None
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -594,7 +606,7 @@ fn child_main(
     exit_now(code)
 }
 
-fn exit_now(code: i32) -> ! {
+pub(crate) fn exit_now(code: i32) -> ! {
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
@@ -617,7 +629,7 @@ fn pidfd_open(pid: Pid) -> Option<std::os::fd::OwnedFd> {
 
 /// Reaps every worker. The moment one fails, the others are told to stop
 /// (abort flag) so none waits forever at a barrier.
-fn wait_all(ctrl: &Control, pids: &mut [Option<Pid>]) -> Vec<WaitStatus> {
+pub(crate) fn wait_all(ctrl: &Control, pids: &mut [Option<Pid>]) -> Vec<WaitStatus> {
     use std::os::fd::AsRawFd;
     let mut out: Vec<WaitStatus> = pids
         .iter()

@@ -184,3 +184,75 @@ fn a_child_dropping_the_creators_handle_does_not_unlink() {
     drop(cell); // the creator's drop unlinks
     assert!(g.left().is_empty());
 }
+
+#[test]
+fn live_workers_run_many_passes_and_surface_failures() {
+    let a: Vec<u64> = (0..10_000).collect();
+    let inputs = [&a[..]];
+    let mut c = ShmArray::<u64>::anonymous(a.len()).unwrap();
+    let mut live = ForkPool::new(3)
+        .prefault(true)
+        .start(&inputs, &mut c, |_, ins, out| {
+            for (o, x) in out.iter_mut().zip(ins[0]) {
+                *o += x;
+            }
+        })
+        .unwrap();
+    for k in 1..=4u64 {
+        live.pass().unwrap();
+        assert!(
+            live.output()
+                .iter()
+                .enumerate()
+                .all(|(i, &x)| x == k * i as u64)
+        );
+    }
+    let st = live.finish().unwrap();
+    assert_eq!(st.pass_s.len(), 4);
+    assert_eq!(st.workers, 3);
+
+    // A worker that panics in its second pass: that pass is an error naming
+    // it, the others are stopped, and the next pass fails too.
+    let mut live = ForkPool::new(2)
+        .start(&inputs, &mut c, |ch, _, out| {
+            if ch.worker == 1 && ch.pass == 1 {
+                panic!("live boom");
+            }
+            out.fill(0);
+        })
+        .unwrap();
+    live.pass().unwrap();
+    match live.pass().unwrap_err() {
+        Error::Worker {
+            worker: 1,
+            failure: WorkerFailure::Panicked(m),
+            ..
+        } => assert!(m.contains("live boom"), "{m}"),
+        e => panic!("expected worker 1 to panic, got {e:?}"),
+    }
+    assert!(live.pass().is_err());
+    assert!(live.finish().is_err());
+
+    // A worker killed by a signal mid-pass.
+    let mut live = ForkPool::new(2)
+        .start(&inputs, &mut c, |ch, _, _| {
+            if ch.worker == 0 {
+                let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+            }
+        })
+        .unwrap();
+    match live.pass().unwrap_err() {
+        Error::Worker {
+            worker: 0,
+            failure: WorkerFailure::Signaled(9),
+            ..
+        } => {}
+        e => panic!("expected SIGKILL, got {e:?}"),
+    }
+    drop(live);
+    // Dropping without finish reaps the workers too.
+    let live = ForkPool::new(2)
+        .start(&inputs, &mut c, |_, _, _| {})
+        .unwrap();
+    drop(live);
+}
