@@ -50,6 +50,13 @@ pub enum Error {
     },
     /// One or more parallel workers failed; every failure is listed.
     Workers(Vec<String>),
+    /// The memory for a computation could not be obtained.
+    Memory {
+        /// Bytes asked for.
+        bytes: usize,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
     /// A plot could not be drawn or written.
     Plot {
         /// The picture's file.
@@ -101,6 +108,9 @@ impl fmt::Display for Error {
                 f,
                 "the signal has {samples} samples; this needs at least {needed}"
             ),
+            Error::Memory { bytes, source } => {
+                write!(f, "cannot get {bytes} bytes of memory: {source}")
+            }
             Error::Plot { path, problem } => {
                 write!(f, "{}: cannot draw the plot: {problem}", path.display())
             }
@@ -119,7 +129,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io { source, .. } => Some(source),
+            Error::Io { source, .. } | Error::Memory { source, .. } => Some(source),
             _ => None,
         }
     }

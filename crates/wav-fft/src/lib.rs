@@ -29,6 +29,7 @@
 //! assert!((peaks[0].freq_hz - 55.0).abs() < 2.0); // the strongest tone
 //! ```
 
+pub mod buffer;
 pub mod error;
 pub mod generate;
 pub mod parallel;

@@ -33,7 +33,8 @@ use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
 use crate::Error;
-use crate::spectrum::Spectrum;
+use crate::buffer::Buffer;
+use crate::spectrum::{Magnitudes, Spectrum};
 use crate::wav::MonoSource;
 
 /// Runs `tasks` tasks on at most as many threads as the machine has cores
@@ -142,7 +143,7 @@ pub fn contiguous_wrong(signal: &[f32], sample_rate: u32, parts: usize) -> Resul
     })?;
     Ok(Spectrum {
         bin_hz: f64::from(sample_rate) / n as f64,
-        mags: add_all(mags),
+        mags: add_all(mags).into(),
     })
 }
 
@@ -190,7 +191,7 @@ pub fn strided(signal: &[f32], sample_rate: u32, parts: usize) -> Result<Strided
     Ok(Strided {
         spectrum: Spectrum {
             bin_hz: fs_part / len as f64,
-            mags: add_all(mags),
+            mags: add_all(mags).into(),
         },
         nyquist_hz: fs_part / 2.0,
         padded: len * p_count - n,
@@ -236,8 +237,13 @@ impl Twiddles {
     }
 
     #[inline]
+    fn get64(&self, e: usize) -> Complex<f64> {
+        self.hi[e >> self.shift] * self.lo[e & self.mask]
+    }
+
+    #[cfg(test)]
     fn get(&self, e: usize) -> Complex<f32> {
-        let w = self.hi[e >> self.shift] * self.lo[e & self.mask];
+        let w = self.get64(e);
         Complex::new(w.re as f32, w.im as f32)
     }
 }
@@ -353,32 +359,78 @@ impl ExactPlan {
     }
 }
 
-/// Rows per tile in the transposing passes.
-const TILE: usize = 32;
+/// Rows per task in the fused first pass: the source is read in runs of
+/// 2·ROWS samples (1 KiB of 16-bit stereo: whole cache lines, prefetched),
+/// and ROWS rows of n1 ≈ 11,000 complex numbers (≈ 12 MB at the book's
+/// size) stay in the last-level cache for their FFTs and the transpose.
+const ROWS: usize = 128;
+/// Output columns per task in the last pass.
+const COLS: usize = 64;
 
 /// Time of each pass of [`exact`].
 pub type Steps = Vec<(&'static str, Duration)>;
+
+fn buffer(bytes: usize) -> Result<Buffer, Error> {
+    Buffer::zeroed(bytes).map_err(|source| Error::Memory { bytes, source })
+}
+
+/// A pointer to a matrix that several tasks fill at disjoint positions.
+#[derive(Clone, Copy)]
+struct Scatter(*mut Complex<f32>, usize);
+
+// SAFETY: a `Scatter` is only used to write, each position by exactly one
+// task (see `run`), while nothing else reads or writes the matrix.
+unsafe impl Send for Scatter {}
+// SAFETY: as above.
+unsafe impl Sync for Scatter {}
+
+impl Scatter {
+    /// The `len` positions from `start`, to write.
+    ///
+    /// # Safety
+    /// No other live reference may overlap `start..start + len`, which must
+    /// lie inside the matrix.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn run(&self, start: usize, len: usize) -> &mut [Complex<f32>] {
+        assert!(start + len <= self.1, "inside the matrix");
+        // SAFETY: in bounds (checked above); exclusive by the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
+    }
+}
+
+#[inline]
+fn magnitude(c: Complex<f32>) -> f32 {
+    (c.re * c.re + c.im * c.im).sqrt()
+}
 
 /// The exact spectrum of the whole signal, computed in parallel (rayon, all
 /// cores), equal to [`realfft_spectrum`] of the same (padded) length within
 /// floating-point error.
 ///
-/// How (x real, N = 2M, M = n1·n2):
-/// 1. pack pairs z\[m\] = x\[2m\] + i·x\[2m+1\] into an n2 × n1 matrix,
-///    transposed (reading `source` — e.g. a memory-mapped WAV mixed on the
-///    fly — straight into place);
-/// 2. FFT every row (length n1);
-/// 3. multiply by the twiddle factor W_M^(row·col) while transposing;
-/// 4. FFT every row (length n2): now Z = FFT_M(z), in transposed order;
-/// 5. untangle the real FFT, X\[k\] = ½(Z\[k\] + Z̄\[M−k\]) − ½i·W_N^k (Z\[k\] − Z̄\[M−k\]),
+/// How (x real, N = 2M, M = n1·n2; the book's strided split is step 1):
+/// 1. for each block of rows r: gather z\[n2·c + r\] (c < n1), where
+///    z\[m\] = x\[2m\] + i·x\[2m+1\] — reading `source`, e.g. a
+///    memory-mapped WAV mixed on the fly; FFT each row (length n1) while it
+///    is in cache; multiply by the twiddle factor W_M^(r·k1) and write it
+///    transposed into the big matrix c\[k1\]\[r\];
+/// 2. FFT every row of c (length n2): now c\[k1\]\[k2\] = Z\[k1 + n1·k2\],
+///    Z = FFT_M(z);
+/// 3. untangle the real FFT, X\[k\] = ½(Z\[k\] + Z̄\[M−k\]) − ½i·W_N^k (Z\[k\] − Z̄\[M−k\]),
 ///    and write |X\[k\]| in natural order.
 ///
-/// Each pass reads and writes memory once, split in row blocks over the
-/// cores. `source` is dropped after step 1 and the first matrix after step
-/// 3, so the peak is two complex matrices (≈ 2 × the f32 signal).
+/// Three passes over memory, each split over the cores; one big complex
+/// matrix (≈ the f32 signal's size × 2 / 2 = its size) plus the magnitudes
+/// (half of it), in huge pages ([`Buffer`]). `source` is dropped after step 1.
+///
+/// # Errors
+/// [`Error::Memory`] when the buffers cannot be allocated.
 ///
 /// [`realfft_spectrum`]: crate::spectrum::realfft_spectrum
-pub fn exact<S: MonoSource>(source: S, sample_rate: u32, plan: &ExactPlan) -> (Spectrum, Steps) {
+pub fn exact<S: MonoSource>(
+    source: S,
+    sample_rate: u32,
+    plan: &ExactPlan,
+) -> Result<(Spectrum, Steps), Error> {
     let (n1, n2) = (plan.n1, plan.n2);
     let m = n1 * n2;
     let mut steps = Steps::new();
@@ -387,69 +439,79 @@ pub fn exact<S: MonoSource>(source: S, sample_rate: u32, plan: &ExactPlan) -> (S
         steps.push((name, t.elapsed()));
         t = Instant::now();
     };
+    let mut c_buf = buffer(m * 8)?;
 
-    // 1. b[r][c] = z[n2·c + r]: rows r < n2, columns c < n1.
-    let mut b = vec![Complex::<f32>::default(); m];
-    b.par_chunks_mut(TILE * n1)
-        .enumerate()
-        .for_each(|(blk, rows)| {
-            let first = blk * TILE;
-            let t = rows.len() / n1;
-            let mut buf = [0f32; 2 * TILE];
-            for c in 0..n1 {
-                source.fill(2 * (n2 * c + first), &mut buf[..2 * t]);
-                for j in 0..t {
-                    rows[j * n1 + c] = Complex::new(buf[2 * j], buf[2 * j + 1]);
-                }
-            }
-        });
-    drop(source);
-    lap("read + pack + transpose", &mut steps);
-
-    // 2. FFTs of length n1 along the rows.
-    row_ffts(&mut b, &plan.fft1);
-    lap("row FFTs (n1)", &mut steps);
-
-    // 3. c[k1][r] = b[r][k1] · W_M^(r·k1).
-    let mut c = vec![Complex::<f32>::default(); m];
-    let tw = &plan.tw_m;
-    c.par_chunks_mut(TILE * n2)
-        .enumerate()
-        .for_each(|(blk, rows)| {
-            let first = blk * TILE;
-            let t = rows.len() / n2;
-            let mut e = [0usize; TILE];
-            for r in 0..n2 {
-                let src = &b[r * n1 + first..r * n1 + first + t];
-                for j in 0..t {
-                    rows[j * n2 + r] = src[j] * tw.get(e[j]);
-                    e[j] += first + j;
-                    if e[j] >= m {
-                        e[j] -= m;
+    // 1. Gather, FFT (n1), twiddle, transpose: c[k1][r] = W_M^(r·k1) · Σ_c z[n2·c + r]·W_n1^(c·k1).
+    let c = c_buf.complex_mut();
+    let out = Scatter(c.as_mut_ptr(), c.len());
+    let (fft1, tw) = (&plan.fft1, &plan.tw_m);
+    let rows_per_task = ROWS;
+    (0..n2.div_ceil(rows_per_task))
+        .into_par_iter()
+        .for_each_init(
+            || {
+                (
+                    vec![Complex::<f32>::default(); rows_per_task * n1],
+                    vec![Complex::<f32>::default(); fft1.get_inplace_scratch_len()],
+                )
+            },
+            |(rows, scratch), q| {
+                let r0 = q * rows_per_task;
+                let t = rows_per_task.min(n2 - r0);
+                let mut pairs = vec![0f32; 2 * rows_per_task];
+                for col in 0..n1 {
+                    source.fill(2 * (n2 * col + r0), &mut pairs[..2 * t]);
+                    for (j, p) in pairs[..2 * t].chunks_exact(2).enumerate() {
+                        rows[j * n1 + col] = Complex::new(p[0], p[1]);
                     }
                 }
-            }
-        });
-    drop(b);
-    lap("twiddle + transpose", &mut steps);
+                fft1.process_with_scratch(&mut rows[..t * n1], scratch);
+                // Twiddles W_M^(r·k1) by recurrence along k1 (f64, re-seeded
+                // from the table every 1024 steps): no table lookup per element.
+                let steps: Vec<Complex<f64>> = (0..t).map(|j| tw.get64(r0 + j)).collect();
+                let mut w = vec![Complex::<f64>::new(1.0, 0.0); t];
+                for k1 in 0..n1 {
+                    if k1 % 1024 == 0 {
+                        for (j, wj) in w.iter_mut().enumerate() {
+                            *wj = tw.get64((r0 + j) * k1);
+                        }
+                    }
+                    // SAFETY: task q alone writes columns r0..r0 + t of every
+                    // row of c; nothing reads c during this pass.
+                    let dst = unsafe { out.run(k1 * n2 + r0, t) };
+                    for (j, d) in dst.iter_mut().enumerate() {
+                        let wj = w[j];
+                        *d = rows[j * n1 + k1] * Complex::new(wj.re as f32, wj.im as f32);
+                        w[j] = wj * steps[j];
+                    }
+                }
+            },
+        );
+    drop(source);
+    lap("read + mix + FFT n1 + twiddle + transpose", &mut steps);
 
-    // 4. FFTs of length n2: c[k1][k2] = Z[k1 + n1·k2].
-    row_ffts(&mut c, &plan.fft2);
+    // 2. FFTs of length n2: c[k1][k2] = Z[k1 + n1·k2].
+    row_ffts(c, &plan.fft2);
     lap("row FFTs (n2)", &mut steps);
 
-    // 5. |X[k]| for k < M, natural order, from Z[k] and Z[M − k].
-    let mut mags = vec![0f32; m];
+    // 3. |X[k]| for k < M, natural order, from Z[k] and Z[M − k].
+    let mut mag_buf = buffer(m * 4)?;
+    let c = c_buf.complex();
     let tw_n = &plan.tw_n;
-    let cols = (131_072 / n1).clamp(8, n2.max(8)).min(n2);
-    mags.par_chunks_mut(cols * n1)
+    mag_buf.floats_mut()[..m]
+        .par_chunks_mut(COLS * n1)
         .enumerate()
         .for_each(|(blk, out)| {
-            let k2_first = blk * cols;
-            let r = out.len() / n1;
+            let k2_first = blk * COLS;
+            let cols = out.len() / n1;
+            // W_N^(k1 + n1·k2) = W_N^(k1 + n1·k2_first) · (W_N^n1)^i.
+            let step = tw_n.get64(n1);
             for k1 in 0..n1 {
                 let row = &c[k1 * n2..(k1 + 1) * n2];
-                let partner = &c[((n1 - k1) % n1) * n2..((n1 - k1) % n1 + 1) * n2];
-                for i in 0..r {
+                let p = (n1 - k1) % n1;
+                let partner = &c[p * n2..(p + 1) * n2];
+                let mut w = tw_n.get64(k1 + n1 * k2_first);
+                for i in 0..cols {
                     let k2 = k2_first + i;
                     let z = row[k2];
                     let zp = if k1 == 0 {
@@ -458,21 +520,21 @@ pub fn exact<S: MonoSource>(source: S, sample_rate: u32, plan: &ExactPlan) -> (S
                         partner[n2 - 1 - k2]
                     }
                     .conj();
-                    let k = k1 + n1 * k2;
                     let sum = z + zp;
-                    let wd = tw_n.get(k) * (z - zp);
-                    let x = Complex::new(sum.re + wd.im, sum.im - wd.re);
-                    out[k1 + n1 * i] = 0.5 * x.norm();
+                    let wd = Complex::new(w.re as f32, w.im as f32) * (z - zp);
+                    w *= step;
+                    out[k1 + n1 * i] =
+                        0.5 * magnitude(Complex::new(sum.re + wd.im, sum.im - wd.re));
                 }
             }
         });
-    drop(c);
+    drop(c_buf);
     lap("untangle + magnitudes", &mut steps);
     let spec = Spectrum {
         bin_hz: f64::from(sample_rate) / plan.fft_len as f64,
-        mags,
+        mags: Magnitudes::in_buffer(mag_buf, m),
     };
-    (spec, steps)
+    Ok((spec, steps))
 }
 
 fn row_ffts(data: &mut [Complex<f32>], fft: &Arc<dyn Fft<f32>>) {
@@ -531,7 +593,7 @@ mod tests {
             let mut padded = x.clone();
             padded.resize(plan.fft_len, 0.0);
             let (reference, _) = realfft_spectrum(padded, 1000);
-            let (got, _) = exact(x, 1000, &plan);
+            let (got, _) = exact(x, 1000, &plan).unwrap();
             assert_eq!(got.mags.len(), reference.mags.len(), "n = {n}");
             let err = got.max_relative_error(&reference);
             assert!(err < 2e-5, "n = {n}: relative error {err}");

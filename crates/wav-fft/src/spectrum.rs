@@ -5,11 +5,13 @@
 //! signal. The signal is real, so a real-input FFT (realfft over rustfft)
 //! does half the work and needs half the memory of the book's complex FFT.
 
-use std::ops::Range;
+use std::ops::{Deref, DerefMut, Range};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use realfft::RealFftPlanner;
+
+use crate::buffer::Buffer;
 
 /// Lowest frequency plotted, Hz (the audible band starts here).
 pub const FREQ_MIN: f64 = 20.0;
@@ -28,7 +30,72 @@ pub struct Spectrum {
     /// Hz between two bins (sample rate / FFT length).
     pub bin_hz: f64,
     /// One magnitude per bin, starting at 0 Hz.
-    pub mags: Vec<f32>,
+    pub mags: Magnitudes,
+}
+
+/// The magnitudes of a [`Spectrum`]: a slice of `f32` (`Deref`), kept in a
+/// `Vec` or in the big buffer an FFT computed them in (no copy).
+///
+/// ```
+/// let m: wav_fft::spectrum::Magnitudes = vec![1.0, 2.0].into();
+/// assert_eq!(m[1], 2.0);
+/// assert_eq!(m.len(), 2);
+/// ```
+pub struct Magnitudes(Storage);
+
+enum Storage {
+    Vec(Vec<f32>),
+    Buffer(Buffer, usize),
+}
+
+impl Magnitudes {
+    pub(crate) fn in_buffer(buffer: Buffer, len: usize) -> Self {
+        assert!(len <= buffer.floats().len(), "magnitudes fit their buffer");
+        Magnitudes(Storage::Buffer(buffer, len))
+    }
+}
+
+impl From<Vec<f32>> for Magnitudes {
+    fn from(v: Vec<f32>) -> Self {
+        Magnitudes(Storage::Vec(v))
+    }
+}
+
+impl Deref for Magnitudes {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        match &self.0 {
+            Storage::Vec(v) => v,
+            Storage::Buffer(b, len) => &b.floats()[..*len],
+        }
+    }
+}
+
+impl DerefMut for Magnitudes {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        match &mut self.0 {
+            Storage::Vec(v) => v,
+            Storage::Buffer(b, len) => &mut b.floats_mut()[..*len],
+        }
+    }
+}
+
+impl Clone for Magnitudes {
+    fn clone(&self) -> Self {
+        self.to_vec().into()
+    }
+}
+
+impl PartialEq for Magnitudes {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for Magnitudes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Magnitudes({} bins)", self.len())
+    }
 }
 
 /// One spectral peak.
@@ -92,26 +159,28 @@ impl Spectrum {
     pub fn peaks(&self, n: usize, lo: f64, hi: f64) -> Vec<Peak> {
         let r = self.band(lo, hi);
         let m = &self.mags;
-        let mut cands: Vec<(usize, f32)> = (r.start.max(1)..r.end)
-            .into_par_iter()
-            .filter(|&k| {
-                let v = m[k];
-                v > 0.0 && v >= m[k - 1] && (k + 1 >= m.len() || v > m[k + 1])
-            })
-            .map(|k| (k, m[k]))
-            .collect();
-        cands.sort_by(|a, b| b.1.total_cmp(&a.1));
         let sep = ((2.0 / self.bin_hz).ceil() as usize).max(8);
-        let mut out: Vec<(usize, f32)> = Vec::new();
-        for (k, v) in cands {
-            if out.len() == n {
-                break;
-            }
-            if out.iter().all(|&(j, _)| j.abs_diff(k) > sep) {
-                out.push((k, v));
-            }
+        let first = r.start.max(1);
+        // Each chunk keeps its n best separated local maxima; then the
+        // chunks' lists are merged the same way. One pass, no sorting of
+        // millions of candidates.
+        let lists: Vec<Vec<(usize, f32)>> = (first..r.end.max(first))
+            .into_par_iter()
+            .with_min_len(1 << 16)
+            .fold(Vec::new, |mut best, k| {
+                let v = m[k];
+                if v > 0.0 && v >= m[k - 1] && (k + 1 >= m.len() || v > m[k + 1]) {
+                    offer(&mut best, n, sep, k, v);
+                }
+                best
+            })
+            .collect();
+        let mut best = Vec::new();
+        for (k, v) in lists.into_iter().flatten() {
+            offer(&mut best, n, sep, k, v);
         }
-        out.into_iter()
+        best.sort_by(|a, b| b.1.total_cmp(&a.1));
+        best.into_iter()
             .map(|(k, v)| Peak {
                 freq_hz: self.freq(k),
                 magnitude: v,
@@ -128,7 +197,7 @@ impl Spectrum {
     /// ```
     /// let mut mags = vec![1.0f32; 100_000];
     /// mags[54_321] = 50.0; // a one-bin spike
-    /// let s = wav_fft::Spectrum { bin_hz: 0.2, mags };
+    /// let s = wav_fft::Spectrum { bin_hz: 0.2, mags: mags.into() };
     /// let env = s.column_envelope(20.0, 20_000.0, 800);
     /// let top = env.iter().flatten().map(|c| c.1).fold(0.0, f32::max);
     /// assert_eq!(top, 50.0); // the envelope keeps it
@@ -172,6 +241,28 @@ impl Spectrum {
     }
 }
 
+/// Offers the local maximum (k, v) to `best` (at most `n` entries, none
+/// closer than `sep` bins to a stronger one).
+fn offer(best: &mut Vec<(usize, f32)>, n: usize, sep: usize, k: usize, v: f32) {
+    if n == 0 {
+        return;
+    }
+    if best.len() == n && best.iter().all(|&(_, b)| b >= v) {
+        return;
+    }
+    if best.iter().any(|&(j, b)| j.abs_diff(k) <= sep && b >= v) {
+        return;
+    }
+    best.retain(|&(j, _)| j.abs_diff(k) > sep);
+    best.push((k, v));
+    if best.len() > n {
+        let weakest = (0..best.len())
+            .min_by(|&a, &b| best[a].1.total_cmp(&best[b].1))
+            .unwrap_or(0);
+        best.swap_remove(weakest);
+    }
+}
+
 /// The book's simple FFT: one real-input FFT (realfft) of the whole signal,
 /// single-threaded, then magnitudes. Takes the signal by value: realfft uses
 /// it as scratch, and the magnitudes are written back into its memory, so
@@ -204,11 +295,11 @@ pub fn realfft_spectrum(mut signal: Vec<f32>, sample_rate: u32) -> (Spectrum, Ff
     signal
         .par_iter_mut()
         .zip(&out[..half])
-        .for_each(|(m, c)| *m = c.norm());
+        .for_each(|(m, c)| *m = (c.re * c.re + c.im * c.im).sqrt());
     drop(out);
     let spec = Spectrum {
         bin_hz: f64::from(sample_rate) / n as f64,
-        mags: signal,
+        mags: signal.into(),
     };
     (
         spec,
@@ -227,7 +318,7 @@ mod tests {
     fn spec(n: usize, bin_hz: f64) -> Spectrum {
         Spectrum {
             bin_hz,
-            mags: vec![1.0; n],
+            mags: vec![1.0; n].into(),
         }
     }
 

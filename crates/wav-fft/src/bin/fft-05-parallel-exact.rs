@@ -60,7 +60,7 @@ fn try_main() -> Result<(), BoxError> {
         rec.set("realfft_fft_s", s(times.execute));
     }
     let t = Instant::now();
-    let (spec, steps) = parallel::exact(signal.samples, fs, &plan);
+    let (spec, steps) = parallel::exact(signal.samples, fs, &plan)?;
     let exact_s = s(t.elapsed());
     for (name, d) in &steps {
         println!("  {name}: {:.3} s", s(*d));

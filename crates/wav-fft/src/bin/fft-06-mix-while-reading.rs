@@ -37,7 +37,7 @@ fn try_main() -> Result<(), BoxError> {
         "planned N = {} = 2 × {} × {}",
         plan.fft_len, plan.n1, plan.n2
     ));
-    let (spec, steps) = parallel::exact(mapped, info.sample_rate, &plan);
+    let (spec, steps) = parallel::exact(mapped, info.sample_rate, &plan)?;
     for (name, d) in &steps {
         println!("  {name}: {:.3} s", s(*d));
     }
