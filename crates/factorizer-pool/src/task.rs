@@ -266,3 +266,26 @@ impl RunSummary {
         total / ok.len() as u32
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn longest_first_sorts_by_predicted_cost() {
+        let tasks = Task::list(&crate::input::QUICK_INPUTS);
+        let order = Order::LongestFirst.arrange(&tasks);
+        assert_eq!(&order[..2], &[0, 3], "the slow item, then the medium one");
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..tasks.len()).collect::<Vec<_>>());
+        assert_eq!(
+            Order::Input.arrange(&tasks),
+            (0..tasks.len()).collect::<Vec<_>>()
+        );
+        assert_eq!("longest-first".parse::<Order>(), Ok(Order::LongestFirst));
+        assert_eq!(Order::LongestFirst.to_string(), "longest-first");
+        assert!("fastest".parse::<Order>().is_err());
+        assert_eq!("hang".parse::<Fault>(), Ok(Fault::Hang));
+    }
+}
