@@ -10,7 +10,7 @@ use common::Record;
 use common::cli::OutputArgs;
 use shm_array::ForkPool;
 
-#[path = "support/mod.rs"]
+#[path = "shm-support/mod.rs"]
 mod support;
 
 /// The WRONG way: workers in forked processes fill an ordinary Vec. Each

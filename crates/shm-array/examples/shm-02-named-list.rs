@@ -8,7 +8,7 @@ use common::Record;
 use common::cli::OutputArgs;
 use shm_array::{ForkPool, ShmArray};
 
-#[path = "support/mod.rs"]
+#[path = "shm-support/mod.rs"]
 mod support;
 
 /// Three named shared arrays (two inputs, one result); forked workers add

@@ -8,7 +8,7 @@ use common::Record;
 use common::cli::OutputArgs;
 use shm_array::{ForkPool, ShmArray};
 
-#[path = "support/mod.rs"]
+#[path = "shm-support/mod.rs"]
 mod support;
 
 /// Three anonymous shared arrays of bytes: no name, nothing to unlink; the

@@ -8,7 +8,7 @@ use common::Record;
 use common::cli::OutputArgs;
 use shm_array::{ForkPool, Layout, Segment};
 
-#[path = "support/mod.rs"]
+#[path = "shm-support/mod.rs"]
 mod support;
 
 /// One named segment, three int8 arrays at offsets (the header records
