@@ -468,21 +468,34 @@ pub fn exact<S: MonoSource>(
                 fft1.process_with_scratch(&mut rows[..t * n1], scratch);
                 // Twiddles W_M^(r·k1) by recurrence along k1 (f64, re-seeded
                 // from the table every 1024 steps): no table lookup per element.
+                // Tiles of 8 values of k1 (one cache line of a row) × t rows:
+                // each line of `rows` is read once, each row of c gets a run of t.
                 let steps: Vec<Complex<f64>> = (0..t).map(|j| tw.get64(r0 + j)).collect();
                 let mut w = vec![Complex::<f64>::new(1.0, 0.0); t];
-                for k1 in 0..n1 {
-                    if k1 % 1024 == 0 {
+                for k0 in (0..n1).step_by(8) {
+                    let width = 8.min(n1 - k0);
+                    if k0 % 1024 == 0 {
                         for (j, wj) in w.iter_mut().enumerate() {
-                            *wj = tw.get64((r0 + j) * k1);
+                            *wj = tw.get64((r0 + j) * k0);
                         }
                     }
                     // SAFETY: task q alone writes columns r0..r0 + t of every
-                    // row of c; nothing reads c during this pass.
-                    let dst = unsafe { out.run(k1 * n2 + r0, t) };
-                    for (j, d) in dst.iter_mut().enumerate() {
-                        let wj = w[j];
-                        *d = rows[j * n1 + k1] * Complex::new(wj.re as f32, wj.im as f32);
-                        w[j] = wj * steps[j];
+                    // row of c; nothing reads c during this pass. The `width`
+                    // runs are in different rows.
+                    let dst: [&mut [Complex<f32>]; 8] = std::array::from_fn(|u| unsafe {
+                        out.run(
+                            (k0 + u.min(width - 1)) * n2 + r0,
+                            if u < width { t } else { 0 },
+                        )
+                    });
+                    for j in 0..t {
+                        let src = &rows[j * n1 + k0..j * n1 + k0 + width];
+                        let mut x = w[j];
+                        for (u, v) in src.iter().enumerate() {
+                            dst[u][j] = v * Complex::new(x.re as f32, x.im as f32);
+                            x *= steps[j];
+                        }
+                        w[j] = x;
                     }
                 }
             },
@@ -505,26 +518,29 @@ pub fn exact<S: MonoSource>(
             let k2_first = blk * COLS;
             let cols = out.len() / n1;
             // W_N^(k1 + n1·k2) = W_N^(k1 + n1·k2_first) · (W_N^n1)^i.
+            // Tiles of 16 values of k1 (one cache line of output) × cols.
             let step = tw_n.get64(n1);
-            for k1 in 0..n1 {
-                let row = &c[k1 * n2..(k1 + 1) * n2];
-                let p = (n1 - k1) % n1;
-                let partner = &c[p * n2..(p + 1) * n2];
-                let mut w = tw_n.get64(k1 + n1 * k2_first);
+            for k0 in (0..n1).step_by(16) {
+                let width = 16.min(n1 - k0);
+                let mut w: [Complex<f64>; 16] =
+                    std::array::from_fn(|u| tw_n.get64((k0 + u) % n1 + n1 * k2_first));
                 for i in 0..cols {
                     let k2 = k2_first + i;
-                    let z = row[k2];
-                    let zp = if k1 == 0 {
-                        row[(n2 - k2) % n2]
-                    } else {
-                        partner[n2 - 1 - k2]
+                    let line = &mut out[k0 + n1 * i..k0 + n1 * i + width];
+                    for (u, o) in line.iter_mut().enumerate() {
+                        let k1 = k0 + u;
+                        let z = c[k1 * n2 + k2];
+                        let zp = if k1 == 0 {
+                            c[(n2 - k2) % n2]
+                        } else {
+                            c[(n1 - k1) * n2 + n2 - 1 - k2]
+                        }
+                        .conj();
+                        let sum = z + zp;
+                        let wd = Complex::new(w[u].re as f32, w[u].im as f32) * (z - zp);
+                        w[u] *= step;
+                        *o = 0.5 * magnitude(Complex::new(sum.re + wd.im, sum.im - wd.re));
                     }
-                    .conj();
-                    let sum = z + zp;
-                    let wd = Complex::new(w.re as f32, w.im as f32) * (z - zp);
-                    w *= step;
-                    out[k1 + n1 * i] =
-                        0.5 * magnitude(Complex::new(sum.re + wd.im, sum.im - wd.re));
                 }
             }
         });

@@ -163,14 +163,23 @@ impl Spectrum {
         let first = r.start.max(1);
         // Each chunk keeps its n best separated local maxima; then the
         // chunks' lists are merged the same way. One pass, no sorting of
-        // millions of candidates.
-        let lists: Vec<Vec<(usize, f32)>> = (first..r.end.max(first))
+        // millions of candidates; most bins fail the first comparison.
+        let end = r.end.max(first);
+        let lists: Vec<Vec<(usize, f32)>> = (first..end)
+            .step_by(1 << 16)
+            .collect::<Vec<_>>()
             .into_par_iter()
-            .with_min_len(1 << 16)
-            .fold(Vec::new, |mut best, k| {
-                let v = m[k];
-                if v > 0.0 && v >= m[k - 1] && (k + 1 >= m.len() || v > m[k + 1]) {
-                    offer(&mut best, n, sep, k, v);
+            .map(|start| {
+                let mut best = Vec::with_capacity(n + 1);
+                let mut floor = 0.0f32;
+                for k in start..(start + (1 << 16)).min(end) {
+                    let v = m[k];
+                    if v > floor && v >= m[k - 1] && (k + 1 >= m.len() || v > m[k + 1]) {
+                        offer(&mut best, n, sep, k, v);
+                        if best.len() == n {
+                            floor = best.iter().map(|b| b.1).fold(f32::INFINITY, f32::min);
+                        }
+                    }
                 }
                 best
             })
