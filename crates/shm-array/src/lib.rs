@@ -10,7 +10,9 @@
 //! | numpy arrays at offsets in one `SharedMemory` | [`Layout`] + [`Segment`] + [`Segment::take`] |
 //!
 //! and [`ForkPool`] (the book's `ProcessPoolExecutor`) to compute over
-//! disjoint chunks of an array in worker processes.
+//! disjoint chunks of an array in worker processes: one-shot
+//! ([`ForkPool::for_each_chunk`]: fork, compute, exit) or with live workers
+//! that stay forked between passes ([`ForkPool::start`] → [`LiveWorkers`]).
 //!
 //! # What the segment knows
 //! Every segment starts with a one-page header: magic, version, a ready
@@ -43,6 +45,9 @@
 //!   disjoint chunk of the output, accepts only closures that capture
 //!   nothing (checked at compile time: a lock copied by `fork` would
 //!   protect nothing), and reaps every worker before returning.
+//!   [`LiveWorkers`] holds `&mut` of the output and `&` of the inputs for
+//!   as long as its workers live, and lets the parent read the output only
+//!   between passes, when every worker is idle.
 //! - `unsafe`: [`Segment::open`]/[`ShmArray::open`] (another process may
 //!   write what we borrow: the caller promises the processes coordinate,
 //!   like `memmap2`'s `map` of a file) and [`ForkPool::run`] (an arbitrary
@@ -60,7 +65,9 @@
 //! the page count by 512, but they need `shmem_enabled` THP (off on many
 //! machines, including ours). Workers that stay alive across passes
 //! ([`ForkPool::for_each_chunk_passes`]) pay it once: their later passes
-//! run at the memory bandwidth, like threads. The lesson `shm` of
+//! run at the memory bandwidth, like threads; so do the passes of
+//! [`LiveWorkers`], which are forked and pre-faulted once and then woken by
+//! a futex in shared memory for each [`LiveWorkers::pass`]. The lesson `shm` of
 //! `cargo xtask run-all` measures all of this against a STREAM-style add.
 //!
 //! Linux only (memfd, `MADV_POPULATE_*`, `PR_SET_PDEATHSIG`, pidfd).

@@ -214,7 +214,8 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
     rep.notes.push(format!(
         "a forked worker does not inherit the parent's page tables for shared mappings: it maps \
          every 4 KiB page again (fault or MADV_POPULATE) and unmaps it at exit; that, not the \
-         addition, is the one-shot cost. Huge pages would divide the page count by 512, but \
+         addition, is the one-shot cost (the very first pass also clears the output's pages: tmpfs \
+         zeroes pages reserved by posix_fallocate when they are first touched). Huge pages would divide the page count by 512, but \
          shmem THP here is `{}`; keeping workers alive across passes \
          (ForkPool::start → LiveWorkers::pass) pays it once",
         thp.trim()
