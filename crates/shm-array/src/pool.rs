@@ -312,6 +312,20 @@ impl ForkPool {
     /// lock would protect nothing.) Inputs may be private memory: each
     /// worker reads its copy-on-write copy.
     ///
+    /// A closure that captures something does not compile:
+    ///
+    /// ```compile_fail,E0080
+    /// # use shm_array::{ForkPool, ShmArray};
+    /// let mut c = ShmArray::<u8>::anonymous(4).unwrap();
+    /// let lock = std::sync::Mutex::new(()); // each worker would lock its own copy
+    /// ForkPool::new(2)
+    ///     .for_each_chunk(&[&[0u8; 4][..]], &mut c, |_, _, out| {
+    ///         let _guard = lock.lock();
+    ///         out.fill(1);
+    ///     })
+    ///     .unwrap();
+    /// ```
+    ///
     /// # Errors
     /// [`Error::LengthMismatch`] when an input's length differs from
     /// `out`'s; [`Error::Worker`] when a worker panics, is killed or exits

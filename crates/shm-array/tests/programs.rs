@@ -1,0 +1,72 @@
+//! The lesson programs (this crate's examples, built by `cargo test`): each
+//! prints the book's result for the book's 12-element inputs, works on real
+//! sizes, and leaves no segment behind.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// `target/<profile>/examples/<name>` next to this test's `deps/` folder.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    profile_dir.join("examples").join(name)
+}
+
+fn run(name: &str, args: &[&str]) -> (String, String) {
+    let path = example(name);
+    assert!(path.is_file(), "{} not built", path.display());
+    let out = Command::new(&path).args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{name} {args:?} failed: {stderr}");
+    let last = stdout.lines().last().unwrap_or("").to_string();
+    (stdout, last)
+}
+
+#[test]
+fn the_wrong_program_leaves_the_parents_list_untouched() {
+    let (out, rec) = run("shm-01-wrong-private-copy", &["--json"]);
+    assert!(
+        out.contains("partial result: [Some(4), Some(4), Some(4), Some(4)]"),
+        "{out}"
+    );
+    assert!(out.contains("final result: [None, None, None"), "{out}");
+    assert!(rec.contains("\"parent_untouched\":true"), "{rec}");
+}
+
+#[test]
+fn the_shared_programs_print_the_books_result() {
+    for name in [
+        "shm-02-named-list",
+        "shm-03-anonymous-array",
+        "shm-04-one-segment-offsets",
+    ] {
+        let prefix = format!("shmtest-{}-prog-", std::process::id());
+        // The anonymous program has no names, hence no --prefix.
+        let named: &[&str] = if name.contains("anonymous") {
+            &[]
+        } else {
+            &["--prefix", &prefix]
+        };
+        let args = |more: &[&'static str]| -> Vec<&str> {
+            let mut v = vec!["--json"];
+            v.extend_from_slice(named);
+            v.extend_from_slice(more);
+            v
+        };
+        let (out, rec) = run(name, &args(&[]));
+        assert!(
+            out.contains("final result: [4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4]"),
+            "{name}: {out}"
+        );
+        assert!(rec.contains("\"correct\":true"), "{name}: {rec}");
+        let (_, rec) = run(name, &args(&["--len", "100001", "--workers", "2"]));
+        assert!(rec.contains("\"correct\":true"), "{name}: {rec}");
+        let left: Vec<String> = std::fs::read_dir(shm_array::SHM_DIR)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with(&prefix))
+            .collect();
+        assert!(left.is_empty(), "{name} left {left:?}");
+    }
+}
