@@ -41,6 +41,16 @@ struct FirstPass {
     total_s: f64,
 }
 
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v[v.len() / 2]
+    }
+}
+
 fn best(v: &[f64]) -> f64 {
     v.iter().copied().fold(f64::INFINITY, f64::min)
 }
@@ -173,6 +183,15 @@ fn try_main() -> anyhow::Result<()> {
         ));
     }
     log.stage(format!("{passes} rounds of every method done"));
+    let medians = [
+        ("one_thread", median(&one)),
+        ("rayon", median(&ray)),
+        ("fork_oneshot", median(&again)),
+        ("fork_oneshot_prefault", median(&pre)),
+        ("fork_steady", median(&steady)),
+        ("live_pass", median(&live_pass)),
+        ("stream", median(&stream)),
+    ];
     let again = FirstPass {
         total_s: best(&again),
     };
@@ -208,6 +227,14 @@ fn try_main() -> anyhow::Result<()> {
             100.0 * gb / s / bw
         );
     }
+    println!(
+        "(best of {passes} rounds; medians: {})",
+        medians
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.4} s"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let one_shot_best = again.total_s.min(pre.total_s);
     println!(
         "one-shot (fork + pass + exit) ÷ steady pass: {:.2} (first ever {:.2})",
@@ -239,6 +266,9 @@ fn try_main() -> anyhow::Result<()> {
         .metric("correct", true)
         .with_stages(&log);
     rec.set("segment_bytes", seg.bytes() as u64);
+    for (k, v) in medians {
+        rec.set(&format!("{k}_median_s"), v);
+    }
     drop((a, b, c));
     seg.unlink()?;
     rec.emit(cli.out.json);
