@@ -167,6 +167,10 @@ fn full_filesystem_is_no_space_not_sigbus() {
     let g = ShmGuard::new("nospace");
     let st = nix::sys::statvfs::statvfs(shm_array::SHM_DIR).unwrap();
     let total = st.blocks() as u64 * st.fragment_size() as u64;
+    if total == 0 {
+        eprintln!("note: /dev/shm has no size limit here; the NoSpace case cannot be provoked");
+        return;
+    }
     // Larger than the whole tmpfs: posix_fallocate refuses at once.
     let len = (total + (1 << 30)) as usize;
     let err = ShmArray::<u8>::create(&g.name(), len).unwrap_err();
