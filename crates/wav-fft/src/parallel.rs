@@ -374,6 +374,11 @@ fn buffer(bytes: usize) -> Result<Buffer, Error> {
     Buffer::zeroed(bytes).map_err(|source| Error::Memory { bytes, source })
 }
 
+enum Store {
+    Vec(Vec<f32>),
+    Buffer(Buffer),
+}
+
 /// A pointer to a matrix that several tasks fill at disjoint positions.
 #[derive(Clone, Copy)]
 struct Scatter(*mut Complex<f32>, usize);
@@ -419,8 +424,10 @@ fn magnitude(c: Complex<f32>) -> f32 {
 ///    and write |X\[k\]| in natural order.
 ///
 /// Three passes over memory, each split over the cores; one big complex
-/// matrix (≈ the f32 signal's size × 2 / 2 = its size) plus the magnitudes
-/// (half of it), in huge pages ([`Buffer`]). `source` is dropped after step 1.
+/// matrix (N/2 complex numbers: the size of the f32 signal) plus the
+/// magnitudes (half that), written into the source's own memory when it is a
+/// loaded `Vec<f32>` ([`MonoSource::into_vec`]). `source` is consumed after
+/// step 1 (a memory map is unmapped then).
 ///
 /// # Errors
 /// [`Error::Memory`] when the buffers cannot be allocated.
@@ -500,7 +507,15 @@ pub fn exact<S: MonoSource>(
                 }
             },
         );
-    drop(source);
+    // The magnitudes go into the source's memory when it has some (already
+    // paged in: no fresh-page faults), else into a new buffer.
+    let mut store = match source.into_vec() {
+        Some(mut v) => {
+            v.resize(m, 0.0);
+            Store::Vec(v)
+        }
+        None => Store::Buffer(buffer(m * 4)?),
+    };
     lap("read + mix + FFT n1 + twiddle + transpose", &mut steps);
 
     // 2. FFTs of length n2: c[k1][k2] = Z[k1 + n1·k2].
@@ -508,11 +523,13 @@ pub fn exact<S: MonoSource>(
     lap("row FFTs (n2)", &mut steps);
 
     // 3. |X[k]| for k < M, natural order, from Z[k] and Z[M − k].
-    let mut mag_buf = buffer(m * 4)?;
     let c = c_buf.complex();
     let tw_n = &plan.tw_n;
-    mag_buf.floats_mut()[..m]
-        .par_chunks_mut(COLS * n1)
+    let mags: &mut [f32] = match &mut store {
+        Store::Vec(v) => v,
+        Store::Buffer(b) => &mut b.floats_mut()[..m],
+    };
+    mags.par_chunks_mut(COLS * n1)
         .enumerate()
         .for_each(|(blk, out)| {
             let k2_first = blk * COLS;
@@ -548,7 +565,10 @@ pub fn exact<S: MonoSource>(
     lap("untangle + magnitudes", &mut steps);
     let spec = Spectrum {
         bin_hz: f64::from(sample_rate) / plan.fft_len as f64,
-        mags: Magnitudes::in_buffer(mag_buf, m),
+        mags: match store {
+            Store::Vec(v) => v.into(),
+            Store::Buffer(b) => Magnitudes::in_buffer(b, m),
+        },
     };
     Ok((spec, steps))
 }

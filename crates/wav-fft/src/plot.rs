@@ -86,6 +86,7 @@ fn draw(path: &Path, spec: &Spectrum, opts: &PlotOptions) -> Result<(), String> 
         .disable_x_mesh()
         .x_labels(0)
         .x_label_formatter(&|_| String::new())
+        .set_tick_mark_size(LabelAreaPosition::Bottom, 0)
         .y_labels(6)
         .y_label_formatter(&|v| format!("{v:.2e}"))
         .x_desc("Frequency (Hz)")

@@ -158,7 +158,7 @@ impl Spectrum {
     /// they are the side lobes of the same tone.
     pub fn peaks(&self, n: usize, lo: f64, hi: f64) -> Vec<Peak> {
         let r = self.band(lo, hi);
-        let m = &self.mags;
+        let m: &[f32] = &self.mags;
         let sep = ((2.0 / self.bin_hz).ceil() as usize).max(8);
         let first = r.start.max(1);
         // Each chunk keeps its n best separated local maxima; then the
@@ -231,9 +231,10 @@ impl Spectrum {
     /// The book's optimised plot: every `step`-th bin of `range` (frequency,
     /// magnitude). A narrow peak between two kept bins disappears.
     pub fn decimated(&self, range: Range<usize>, step: usize) -> Vec<(f64, f32)> {
+        let m: &[f32] = &self.mags;
         range
             .step_by(step.max(1))
-            .map(|k| (self.freq(k), self.mags[k]))
+            .map(|k| (self.freq(k), m[k]))
             .collect()
     }
 

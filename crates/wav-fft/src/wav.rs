@@ -299,6 +299,15 @@ pub trait MonoSource: Sync + Send {
     /// Writes samples `start..start + out.len()` into `out`; samples past the
     /// end are zero (zero padding). Large requests are split over threads.
     fn fill(&self, start: usize, out: &mut [f32]);
+
+    /// The source's own memory, when it has some a computation may reuse
+    /// once it has read everything (a loaded signal does; a map does not).
+    fn into_vec(self) -> Option<Vec<f32>>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
 impl MonoSource for Vec<f32> {
@@ -312,6 +321,10 @@ impl MonoSource for Vec<f32> {
             out[..have].copy_from_slice(&self[start..start + have]);
         }
         out[have..].fill(0.0);
+    }
+
+    fn into_vec(self) -> Option<Vec<f32>> {
+        Some(self)
     }
 }
 
