@@ -1,4 +1,4 @@
-//! Book 1.4.3, `wav-fft-paralelo-ok.py`: P strided sub-signals x[p::P] on threads sharing one buffer, FFT each, add magnitudes.
+//! Book 1.4.3, `wav-fft-paralelo-ok.py`: P strided sub-signals `x[p::P]` on threads sharing one buffer, FFT each, add magnitudes.
 //!
 //! `cargo run --release -p wav-fft --features cli --bin fft-04-parallel-strided -- --parts 8 --plot strided.png`
 
