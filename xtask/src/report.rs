@@ -146,6 +146,7 @@ pub fn write(ctx: &Ctx, reports: &[LessonReport]) -> Result<PathBuf> {
 /// # Errors
 /// When the file cannot be written.
 pub fn bar_chart(path: &Path, title: &str, unit: &str, bars: &[(String, f64)]) -> Result<()> {
+    common::plot::register_font();
     let height = 120 + 40 * bars.len() as u32;
     let root = SVGBackend::new(path, (900, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -204,6 +205,7 @@ pub fn bar_chart(path: &Path, title: &str, unit: &str, bars: &[(String, f64)]) -
 /// # Errors
 /// When the file cannot be written.
 pub fn timeline_chart(path: &Path, title: &str, rows: &[(String, f64, f64)]) -> Result<()> {
+    common::plot::register_font();
     let height = 120 + 34 * rows.len() as u32;
     let root = SVGBackend::new(path, (900, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -17,7 +17,9 @@
 //!   program);
 //! - `http-client`: [`http`], a blocking client with timeouts and one error type
 //!   that names the URL and what went wrong (`https` adds TLS);
-//! - `plot`: [`plot`], registers the embedded DejaVu Sans font with plotters.
+//! - `font`: [`plot`], registers the embedded DejaVu Sans font with plotters
+//!   (needed whenever plotters' `ab_glyph` feature is on, SVG included);
+//!   `plot` adds plotters' bitmap (PNG) backend.
 
 pub mod cli;
 pub mod data;
@@ -28,7 +30,7 @@ pub mod stage;
 
 #[cfg(feature = "http-client")]
 pub mod http;
-#[cfg(feature = "plot")]
+#[cfg(feature = "font")]
 pub mod plot;
 #[cfg(feature = "server")]
 pub mod server;

@@ -73,8 +73,17 @@ fn slow_body_completes_or_times_out() {
     let url = server.url("intro.txt") + "?fault=slow";
     let patient = client(Duration::from_secs(5)).unwrap();
     let got = fetch(&patient, &url, Duration::from_secs(5)).unwrap();
-    assert_eq!(got.body.len() as u64, std::fs::metadata(downloads().join("intro.txt")).unwrap().len());
-    assert!(got.elapsed >= Duration::from_millis(600), "the pause happened: {:?}", got.elapsed);
+    assert_eq!(
+        got.body.len() as u64,
+        std::fs::metadata(downloads().join("intro.txt"))
+            .unwrap()
+            .len()
+    );
+    assert!(
+        got.elapsed >= Duration::from_millis(600),
+        "the pause happened: {:?}",
+        got.elapsed
+    );
     let hasty = client(Duration::from_millis(200)).unwrap();
     let e = fetch(&hasty, &url, Duration::from_millis(200)).unwrap_err();
     assert!(matches!(e.kind, FetchErrorKind::Timeout(_)), "{e:?}");
@@ -89,7 +98,8 @@ fn a_hung_request_times_out_and_does_not_block_shutdown() {
     assert!(matches!(e.kind, FetchErrorKind::Timeout(_)), "{e:?}");
     // Leave one request hanging on a raw socket, then stop the server.
     let mut s = TcpStream::connect(server.addr()).unwrap();
-    s.write_all(b"GET /intro.txt?fault=hang HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    s.write_all(b"GET /intro.txt?fault=hang HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let addr = server.addr();
     server.shutdown();
     // The hung connection was closed by the shutdown: reading ends.
@@ -97,7 +107,10 @@ fn a_hung_request_times_out_and_does_not_block_shutdown() {
     let mut buf = Vec::new();
     let r = s.read_to_end(&mut buf);
     assert!(r.is_ok() || buf.is_empty(), "closed: {r:?}");
-    assert!(TcpStream::connect(addr).is_err(), "the port is closed after shutdown");
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "the port is closed after shutdown"
+    );
 }
 
 #[test]
@@ -144,14 +157,24 @@ fn ten_thousand_concurrent_connections() {
     let _guard = Kill(child);
     let mut line = String::new();
     std::io::BufRead::read_line(&mut out, &mut line).unwrap();
-    let base = line.split(" at ").nth(1).unwrap().split('/').nth(2).unwrap().to_string();
+    let base = line
+        .split(" at ")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .nth(2)
+        .unwrap()
+        .to_string();
     let addr: std::net::SocketAddr = base.parse().unwrap();
-    let expected = std::fs::metadata(downloads().join("intro.txt")).unwrap().len();
+    let expected = std::fs::metadata(downloads().join("intro.txt"))
+        .unwrap()
+        .len();
     let start = Instant::now();
     let mut socks = Vec::with_capacity(N);
     for _ in 0..N {
         let mut s = TcpStream::connect(addr).expect("connect");
-        s.write_all(b"GET /intro.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").unwrap();
+        s.write_all(b"GET /intro.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .unwrap();
         socks.push(s);
     }
     let sent_by = start.elapsed();
@@ -168,5 +191,8 @@ fn ten_thousand_concurrent_connections() {
     assert_eq!(ok, N, "every connection got its file");
     // All were open together: every request was sent before the first
     // 1.5 s delay could have ended, unless sending alone took that long.
-    eprintln!("{N} requests sent in {sent_by:?}, all answered in {:?}", start.elapsed());
+    eprintln!(
+        "{N} requests sent in {sent_by:?}, all answered in {:?}",
+        start.elapsed()
+    );
 }
