@@ -121,16 +121,36 @@ impl Ctx {
         if !self.debug {
             cmd.arg("--release");
         }
-        let mut any = false;
+        // Merge the lessons' arguments: each package, feature and target
+        // flag once (cargo refuses a repeated `--bins`).
+        let mut packages: Vec<&str> = Vec::new();
+        let mut features: Vec<&str> = Vec::new();
+        let mut flags: Vec<&str> = Vec::new();
         for l in lessons {
-            for a in l.build_args {
-                cmd.arg(a);
-                any = true;
+            let mut args = l.build_args.iter();
+            while let Some(a) = args.next() {
+                let (list, value) = match *a {
+                    "-p" | "--package" => (&mut packages, args.next().copied()),
+                    "--features" | "-F" => (&mut features, args.next().copied()),
+                    other => (&mut flags, Some(other)),
+                };
+                if let Some(v) = value {
+                    if !list.contains(&v) {
+                        list.push(v);
+                    }
+                }
             }
         }
-        if !any {
+        if packages.is_empty() {
             return Ok(());
         }
+        for p in &packages {
+            cmd.args(["-p", p]);
+        }
+        if !features.is_empty() {
+            cmd.args(["--features", &features.join(",")]);
+        }
+        cmd.args(&flags);
         println!(
             "building: cargo {}",
             cmd.get_args()
