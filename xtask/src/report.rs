@@ -164,6 +164,7 @@ pub fn bar_chart(path: &Path, title: &str, unit: &str, bars: &[(String, f64)]) -
         .configure_mesh()
         .disable_y_mesh()
         .x_desc(unit)
+        .x_label_formatter(&|v| short_number(*v))
         .y_labels(bars.len().max(1))
         .y_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
@@ -188,7 +189,7 @@ pub fn bar_chart(path: &Path, title: &str, unit: &str, bars: &[(String, f64)]) -
     chart
         .draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
             Text::new(
-                format!("{v:.3}"),
+                format!(" {}", short_number(*v)),
                 (*v, SegmentValue::CenterOf(i as i32)),
                 ("sans-serif", 14),
             )
@@ -255,4 +256,16 @@ pub fn timeline_chart(path: &Path, title: &str, rows: &[(String, f64, f64)]) -> 
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
+}
+
+/// A number as a person writes it: whole numbers without decimals, others
+/// with three significant digits after the point where it matters.
+pub fn short_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else if v.abs() >= 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
 }
