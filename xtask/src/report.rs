@@ -140,63 +140,14 @@ pub fn write(ctx: &Ctx, reports: &[LessonReport]) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Draws a horizontal bar chart (SVG; no fonts needed) of `bars` (label,
-/// value) with `unit` on the axis.
+/// Draws a horizontal bar chart (SVG) of `bars` (label, value) with `unit`
+/// on the axis.
 ///
 /// # Errors
 /// When the file cannot be written.
 pub fn bar_chart(path: &Path, title: &str, unit: &str, bars: &[(String, f64)]) -> Result<()> {
-    common::plot::register_font();
-    let height = 120 + 40 * bars.len() as u32;
-    let root = SVGBackend::new(path, (900, height)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let max = bars.iter().map(|b| b.1).fold(0.0_f64, f64::max).max(1e-9) * 1.15;
-    let n = bars.len() as i32;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(220)
-        .build_cartesian_2d(0.0..max, (0..n).into_segmented())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .x_desc(unit)
-        .x_label_formatter(&|v| short_number(*v))
-        .y_labels(bars.len().max(1))
-        .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
-            _ => String::new(),
-        })
-        .draw()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    chart
-        .draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
-            let i = i as i32;
-            let mut r = Rectangle::new(
-                [
-                    (0.0, SegmentValue::Exact(i)),
-                    (*v, SegmentValue::Exact(i + 1)),
-                ],
-                Palette99::pick(i as usize).filled(),
-            );
-            r.set_margin(6, 6, 0, 0);
-            r
-        }))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    chart
-        .draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
-            Text::new(
-                format!(" {}", short_number(*v)),
-                (*v, SegmentValue::CenterOf(i as i32)),
-                ("sans-serif", 14),
-            )
-        }))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(())
+    let rows: Vec<(String, f64, f64)> = bars.iter().map(|(l, v)| (l.clone(), 0.0, *v)).collect();
+    span_chart(path, title, unit, &rows, |_, v| short_number(v))
 }
 
 /// Draws a timeline (SVG): one horizontal bar per row from its start to its
@@ -206,11 +157,25 @@ pub fn bar_chart(path: &Path, title: &str, unit: &str, bars: &[(String, f64)]) -
 /// # Errors
 /// When the file cannot be written.
 pub fn timeline_chart(path: &Path, title: &str, rows: &[(String, f64, f64)]) -> Result<()> {
+    span_chart(path, title, "seconds since start", rows, |a, b| {
+        format!("{:.3} s", b - a)
+    })
+}
+
+/// One horizontal bar per row, from `start` to `end`, labelled at its end.
+fn span_chart(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    rows: &[(String, f64, f64)],
+    label: impl Fn(f64, f64) -> String,
+) -> Result<()> {
+    let err = |e: &dyn std::fmt::Display| anyhow::anyhow!("drawing {}: {e}", path.display());
     common::plot::register_font();
-    let height = 120 + 34 * rows.len() as u32;
+    let height = 120 + 36 * rows.len() as u32;
     let root = SVGBackend::new(path, (900, height)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let end = rows.iter().map(|r| r.2).fold(0.0_f64, f64::max).max(1e-9) * 1.12;
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let end = rows.iter().map(|r| r.2).fold(0.0_f64, f64::max).max(1e-9) * 1.15;
     let n = rows.len() as i32;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 22))
@@ -218,19 +183,20 @@ pub fn timeline_chart(path: &Path, title: &str, rows: &[(String, f64, f64)]) -> 
         .x_label_area_size(40)
         .y_label_area_size(220)
         .build_cartesian_2d(0.0..end, (0..n).into_segmented())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| err(&e))?;
     let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     chart
         .configure_mesh()
         .disable_y_mesh()
-        .x_desc("seconds since start")
+        .x_desc(x_desc)
+        .x_label_formatter(&|v| short_number(*v))
         .y_labels(rows.len().max(1))
         .y_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
             _ => String::new(),
         })
         .draw()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| err(&e))?;
     chart
         .draw_series(rows.iter().enumerate().map(|(i, (_, a, b))| {
             let i = i as i32;
@@ -244,17 +210,17 @@ pub fn timeline_chart(path: &Path, title: &str, rows: &[(String, f64, f64)]) -> 
             r.set_margin(5, 5, 0, 0);
             r
         }))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| err(&e))?;
     chart
         .draw_series(rows.iter().enumerate().map(|(i, (_, a, b))| {
             Text::new(
-                format!("{:.3} s", b - a),
+                format!(" {}", label(*a, *b)),
                 (*b, SegmentValue::CenterOf(i as i32)),
                 ("sans-serif", 14),
             )
         }))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))?;
     Ok(())
 }
 
