@@ -87,6 +87,7 @@ pub fn finish(
         spec.bin_hz
     ));
     let peaks = spec.peaks(args.peaks, FREQ_MIN, FREQ_MAX);
+    log.stage(format!("{} strongest peaks found", peaks.len()));
     for (i, p) in peaks.iter().enumerate() {
         println!(
             "peak {:>2}: {:>10.3} Hz  magnitude {:.4e}",

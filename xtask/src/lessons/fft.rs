@@ -203,7 +203,13 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
         ],
     );
     let plot_s = |r: &Record| stage_dt(r, "plot written");
-    let select_s = |r: &Record| stage_dt(r, "audible points");
+    let select_s = |r: &Record| {
+        stage_dt(r, "audible points")
+            + r.stages
+                .iter()
+                .find(|s| s.message.ends_with("peaks found"))
+                .map_or(0.0, |s| s.dt_s)
+    };
     t.row(vec![
         simple.program.clone(),
         secs(
