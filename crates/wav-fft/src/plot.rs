@@ -55,15 +55,42 @@ impl PlotOptions {
 /// # Errors
 /// [`Error::Plot`] naming the file.
 pub fn plot_spectrum(path: &Path, spec: &Spectrum, opts: &PlotOptions) -> Result<(), Error> {
-    draw(path, spec, opts).map_err(|problem| Error::Plot {
-        path: path.into(),
-        problem,
-    })
+    plot_stacked(path, &[(spec, opts)])
 }
 
-fn draw(path: &Path, spec: &Spectrum, opts: &PlotOptions) -> Result<(), String> {
+/// Draws several spectra one above the other on the same frequency axis
+/// (e.g. the full band over the Nyquist-cut strided one). The picture is
+/// as wide as the first panel's size and as high as all panels together.
+///
+/// # Errors
+/// [`Error::Plot`] naming the file.
+pub fn plot_stacked(path: &Path, panels: &[(&Spectrum, &PlotOptions)]) -> Result<(), Error> {
+    let fail = |problem: String| Error::Plot {
+        path: path.into(),
+        problem,
+    };
     common::plot::register_font();
+    let (w, h) = panels.first().map_or((1600, 600), |p| p.1.size);
+    let height = h * panels.len().max(1) as u32;
+    let root = BitMapBackend::new(path, (w, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(|x| fail(x.to_string()))?;
+    let areas = root.split_evenly((panels.len().max(1), 1));
+    for ((spec, opts), area) in panels.iter().zip(&areas) {
+        draw(area, spec, opts).map_err(fail)?;
+    }
+    root.present().map_err(|x| fail(x.to_string()))?;
+    Ok(())
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    spec: &Spectrum,
+    opts: &PlotOptions,
+) -> Result<(), String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
+    // Chart coordinates are the backend's; drawing on `root` is relative to it.
+    let (bx, by) = root.get_base_pixel();
+    let local = |(x, y): (i32, i32)| (x - bx, y - by);
     let (x_lo, x_hi) = (FREQ_MIN * 0.9, FREQ_MAX * 1.1);
     let band = spec.audible();
     let top = spec.mags[band.clone()]
@@ -72,9 +99,7 @@ fn draw(path: &Path, spec: &Spectrum, opts: &PlotOptions) -> Result<(), String> 
         .fold(0.0f32, f32::max)
         .max(f32::MIN_POSITIVE);
     let y_hi = f64::from(top) * 1.05;
-    let root = BitMapBackend::new(path, opts.size).into_drawing_area();
-    root.fill(&WHITE).map_err(|x| e(&x))?;
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(root)
         .caption(&opts.title, ("sans-serif", 24))
         .margin(20)
         .x_label_area_size(60)
@@ -142,7 +167,7 @@ fn draw(path: &Path, spec: &Spectrum, opts: &PlotOptions) -> Result<(), String> 
                 red.stroke_width(2),
             ))
             .map_err(|x| e(&x))?;
-        let (px, py) = chart.backend_coord(&(*f, y_hi * 0.95));
+        let (px, py) = local(chart.backend_coord(&(*f, y_hi * 0.95)));
         root.draw(&Text::new(
             label.clone(),
             (px + 6, py),
@@ -155,12 +180,11 @@ fn draw(path: &Path, spec: &Spectrum, opts: &PlotOptions) -> Result<(), String> 
         .color(&BLACK)
         .pos(Pos::new(HPos::Center, VPos::Top));
     for &t in &A_TICKS {
-        let (px, py) = chart.backend_coord(&(t, 0.0));
+        let (px, py) = local(chart.backend_coord(&(t, 0.0)));
         root.draw(&PathElement::new([(px, py), (px, py + 5)], BLACK))
             .map_err(|x| e(&x))?;
         root.draw(&Text::new(format!("{t}"), (px, py + 8), style.clone()))
             .map_err(|x| e(&x))?;
     }
-    root.present().map_err(|x| e(&x))?;
     Ok(())
 }

@@ -100,10 +100,20 @@ fn exact_compare_reports_a_tiny_error() {
 fn strided_reports_nyquist() {
     let dir = tempfile::tempdir().unwrap();
     let wav = make_wav(dir.path());
+    let pair = dir.path().join("pair.png");
     let out = run(
         env!("CARGO_BIN_EXE_fft-04-parallel-strided"),
-        &[&wav, "--parts", "3", "--json", "-q"],
+        &[
+            &wav,
+            "--parts",
+            "3",
+            "--plot-with-exact",
+            pair.to_str().unwrap(),
+            "--json",
+            "-q",
+        ],
     );
+    assert_eq!(&std::fs::read(&pair).unwrap()[1..4], b"PNG");
     assert!(out.status.success(), "{out:?}");
     let r = record(&out);
     assert_eq!(r.metric_f64("nyquist_hz"), Some(44_100.0 / 6.0));

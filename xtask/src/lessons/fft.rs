@@ -105,6 +105,7 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
         png("fft-02-envelope.png"),
         png("fft-02-decimated.png"),
     );
+    let p_pair = png("fft-04-full-vs-strided.png");
     let (p_wrong, p_strided, p_exact, p_fused) = (
         png("fft-03-wrong.png"),
         png("fft-04-strided.png"),
@@ -157,6 +158,8 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
                 &strided_parts,
                 "--plot",
                 &p_strided,
+                "--plot-with-exact",
+                &p_pair,
             ],
         )?,
         ctx.run(
@@ -437,8 +440,8 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
             "fft-03: contiguous parts, WRONG (tones at half frequency)",
         ),
         (
-            p_strided,
-            "fft-04: strided parts, cut at fs/(2P), aliased tones below it",
+            p_pair,
+            "fft-04: full band (exact FFT, top) vs 8 strided parts (bottom): cut at fs/(2P), aliased tones below it",
         ),
         (p_exact, "fft-05: exact parallel FFT, full band"),
         (

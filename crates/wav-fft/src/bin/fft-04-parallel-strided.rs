@@ -5,8 +5,9 @@
 use clap::Parser;
 use common::Record;
 use wav_fft::cli::{self, BoxError, SpectrumArgs, s};
-use wav_fft::plot::PlotOptions;
-use wav_fft::{parallel, wav};
+use wav_fft::parallel::{self, ExactPlan};
+use wav_fft::plot::{PlotOptions, plot_stacked};
+use wav_fft::wav;
 
 /// Sub-signal p takes every P-th sample from p: it is the signal sampled at
 /// fs/P, so its spectrum ends at fs/(2P) (Nyquist), and tones above that
@@ -20,6 +21,10 @@ struct Cli {
     /// Number of strided parts (the book uses 8).
     #[arg(long, default_value_t = 8)]
     parts: usize,
+    /// Also compute the exact full-band spectrum and draw it above the
+    /// strided one in this PNG (same frequency axis).
+    #[arg(long, value_name = "PATH")]
+    plot_with_exact: Option<std::path::PathBuf>,
 }
 
 fn try_main() -> Result<(), BoxError> {
@@ -50,8 +55,21 @@ fn try_main() -> Result<(), BoxError> {
     rec.set("nyquist_hz", r.nyquist_hz);
     rec.set("padded", r.padded);
     rec.set("fft_s", s(fft));
-    let mut plot = PlotOptions::new(format!("{} strided parts: cut at fs/(2P)", cli.parts));
+    let mut plot = PlotOptions::new(format!(
+        "{} strided parts: cut at fs/(2P); tones above it fold back below it",
+        cli.parts
+    ));
     plot.marker = Some((r.nyquist_hz, format!("Nyquist {:.1} Hz", r.nyquist_hz)));
+    if let Some(path) = &cli.plot_with_exact {
+        let plan = ExactPlan::new(signal.samples.len())?;
+        let (full, _) = parallel::exact(signal.samples.clone(), fs, &plan)?;
+        let top = PlotOptions::new("Exact FFT of the whole signal: full band");
+        plot_stacked(path, &[(&full, &top), (&r.spectrum, &plot)])?;
+        log.stage(format!(
+            "full band vs strided plot written: {}",
+            path.display()
+        ));
+    }
     cli::finish(&log, &cli.args, &r.spectrum, plot, rec)
 }
 
