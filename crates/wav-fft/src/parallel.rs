@@ -366,9 +366,8 @@ impl ExactPlan {
 /// transpose. 64, 128, 256 and 512 were measured (CPU time of fft-06 on
 /// the book-size file): 256 was the cheapest, by ≈ 5–10 %.
 const ROWS: usize = 256;
-/// Output columns per task in the last pass (16 to 256 measured; 128 to
-/// 256 were the cheapest).
-const COLS: usize = 128;
+/// Rows k1 per task in the last pass (plus as many partner rows n1 − k1).
+const BLOCK: usize = 16;
 
 /// Time of each pass of [`exact`].
 pub type Steps = Vec<(&'static str, Duration)>;
@@ -383,23 +382,29 @@ enum Store {
 }
 
 /// A pointer to a matrix that several tasks fill at disjoint positions.
-#[derive(Clone, Copy)]
-struct Scatter(*mut Complex<f32>, usize);
+struct Scatter<T>(*mut T, usize);
+
+impl<T> Clone for Scatter<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Scatter<T> {}
 
 // SAFETY: a `Scatter` is only used to write, each position by exactly one
 // task (see `run`), while nothing else reads or writes the matrix.
-unsafe impl Send for Scatter {}
+unsafe impl<T: Send> Send for Scatter<T> {}
 // SAFETY: as above.
-unsafe impl Sync for Scatter {}
+unsafe impl<T: Send> Sync for Scatter<T> {}
 
-impl Scatter {
+impl<T> Scatter<T> {
     /// The `len` positions from `start`, to write.
     ///
     /// # Safety
     /// No other live reference may overlap `start..start + len`, which must
     /// lie inside the matrix.
     #[allow(clippy::mut_from_ref)]
-    unsafe fn run(&self, start: usize, len: usize) -> &mut [Complex<f32>] {
+    unsafe fn run(&self, start: usize, len: usize) -> &mut [T] {
         assert!(start + len <= self.1, "inside the matrix");
         // SAFETY: in bounds (checked above); exclusive by the caller's contract.
         unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
@@ -425,12 +430,13 @@ fn magnitude(c: Complex<f32>) -> f32 {
 ///    memory-mapped WAV mixed on the fly; FFT each row (length n1) while it
 ///    is in cache; multiply by the twiddle factor W_M^(r·k1) and write it
 ///    transposed into the big matrix c\[k1\]\[r\];
-/// 2. FFT every row of c (length n2): now c\[k1\]\[k2\] = Z\[k1 + n1·k2\],
-///    Z = FFT_M(z);
-/// 3. untangle the real FFT, X\[k\] = ½(Z\[k\] + Z̄\[M−k\]) − ½i·W_N^k (Z\[k\] − Z̄\[M−k\]),
+/// 2. for each block of rows k1 together with their partner rows n1 − k1:
+///    copy them into cache, FFT them (length n2: now row k1, column k2 holds
+///    Z\[k1 + n1·k2\], Z = FFT_M(z)), untangle the real FFT,
+///    X\[k\] = ½(Z\[k\] + Z̄\[M−k\]) − ½i·W_N^k (Z\[k\] − Z̄\[M−k\]),
 ///    and write |X\[k\]| in natural order.
 ///
-/// Three passes over memory, each split over the cores; one big complex
+/// Two passes over memory, each split over the cores; one big complex
 /// matrix (N/2 complex numbers: the size of the f32 signal) plus the
 /// magnitudes (half that), written into the source's own memory when it is a
 /// loaded `Vec<f32>` ([`MonoSource::into_vec`]). `source` is consumed after
@@ -530,51 +536,78 @@ pub fn exact<S: MonoSource>(
     };
     lap("read + mix + FFT n1 + twiddle + transpose", &mut steps);
 
-    // 2. FFTs of length n2: c[k1][k2] = Z[k1 + n1·k2].
-    row_ffts(c, &plan.fft2);
-    lap("row FFTs (n2)", &mut steps);
-
-    // 3. |X[k]| for k < M, natural order, from Z[k] and Z[M − k].
-    let c = c_buf.complex();
-    let tw_n = &plan.tw_n;
+    // 2 + 3. For each block of rows k1 and their partners n1 − k1 (a set
+    //    closed under k1 ↦ (n1 − k1) mod n1): copy the rows (≤ 32 × n2
+    //    complex numbers, in cache), FFT them (length n2: now
+    //    row k1, column k2 = Z[k1 + n1·k2]), untangle the real FFT,
+    //    X[k] = ½(Z[k] + Z̄[M−k]) − ½i·W_N^k (Z[k] − Z̄[M−k]), and write
+    //    |X[k]| in natural order. One read of the matrix, one write of the
+    //    magnitudes.
     let mags: &mut [f32] = match &mut store {
         Store::Vec(v) => v,
         Store::Buffer(b) => &mut b.floats_mut()[..m],
     };
-    mags.par_chunks_mut(COLS * n1)
-        .enumerate()
-        .for_each(|(blk, out)| {
-            let k2_first = blk * COLS;
-            let cols = out.len() / n1;
-            // W_N^(k1 + n1·k2) = W_N^(k1 + n1·k2_first) · (W_N^n1)^i.
-            // Tiles of 16 values of k1 (one cache line of output) × cols.
-            let step = tw_n.get64(n1);
-            for k0 in (0..n1).step_by(16) {
-                let width = 16.min(n1 - k0);
-                let mut w: [Complex<f64>; 16] =
-                    std::array::from_fn(|u| tw_n.get64((k0 + u) % n1 + n1 * k2_first));
-                for i in 0..cols {
-                    let k2 = k2_first + i;
-                    let line = &mut out[k0 + n1 * i..k0 + n1 * i + width];
-                    for (u, o) in line.iter_mut().enumerate() {
-                        let k1 = k0 + u;
-                        let z = c[k1 * n2 + k2];
+    let out = Scatter(mags.as_mut_ptr(), m);
+    let c = c_buf.complex();
+    let (fft2, tw_n) = (&plan.fft2, &plan.tw_n);
+    let half = n1 / 2;
+    let step = tw_n.get64(n1);
+    (0..=half)
+        .step_by(BLOCK)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .for_each_init(
+            || {
+                (
+                    vec![Complex::<f32>::default(); 2 * BLOCK * n2],
+                    vec![Complex::<f32>::default(); fft2.get_inplace_scratch_len()],
+                )
+            },
+            |(rows, scratch), a| {
+                let lower: Vec<usize> = (a..(a + BLOCK).min(half + 1)).collect();
+                let mut set = lower.clone();
+                for &k1 in &lower {
+                    let p = (n1 - k1) % n1;
+                    if p > half {
+                        set.push(p);
+                    }
+                }
+                for (i, &k1) in set.iter().enumerate() {
+                    rows[i * n2..(i + 1) * n2].copy_from_slice(&c[k1 * n2..(k1 + 1) * n2]);
+                }
+                let used = &mut rows[..set.len() * n2];
+                fft2.process_with_scratch(used, scratch);
+                let slot = |k1: usize| set.iter().position(|&x| x == k1).expect("closed set");
+                for (i, &k1) in set.iter().enumerate() {
+                    let row = &used[i * n2..(i + 1) * n2];
+                    let p = (n1 - k1) % n1;
+                    let prow = &used[slot(p) * n2..(slot(p) + 1) * n2];
+                    let mut w = tw_n.get64(k1);
+                    for k2 in 0..n2 {
+                        if k2 % 1024 == 0 {
+                            w = tw_n.get64(k1 + n1 * k2);
+                        }
+                        let z = row[k2];
                         let zp = if k1 == 0 {
-                            c[(n2 - k2) % n2]
+                            row[(n2 - k2) % n2]
                         } else {
-                            c[(n1 - k1) * n2 + n2 - 1 - k2]
+                            prow[n2 - 1 - k2]
                         }
                         .conj();
                         let sum = z + zp;
-                        let wd = Complex::new(w[u].re as f32, w[u].im as f32) * (z - zp);
-                        w[u] *= step;
-                        *o = 0.5 * magnitude(Complex::new(sum.re + wd.im, sum.im - wd.re));
+                        let wd = to_f32(w) * (z - zp);
+                        w *= step;
+                        // SAFETY: k1 belongs to this task's set only, so the
+                        // position k1 + n1·k2 is written by this task alone; nothing
+                        // reads the magnitudes during this pass.
+                        let o = unsafe { out.run(k1 + n1 * k2, 1) };
+                        o[0] = 0.5 * magnitude(Complex::new(sum.re + wd.im, sum.im - wd.re));
                     }
                 }
-            }
-        });
+            },
+        );
     drop(c_buf);
-    lap("untangle + magnitudes", &mut steps);
+    lap("FFT n2 + untangle + magnitudes", &mut steps);
     let spec = Spectrum {
         bin_hz: f64::from(sample_rate) / plan.fft_len as f64,
         mags: match store {
@@ -583,15 +616,6 @@ pub fn exact<S: MonoSource>(
         },
     };
     Ok((spec, steps))
-}
-
-fn row_ffts(data: &mut [Complex<f32>], fft: &Arc<dyn Fft<f32>>) {
-    let len = fft.len();
-    let rows = (65_536 / len).max(1);
-    data.par_chunks_mut(rows * len).for_each_init(
-        || vec![Complex::default(); fft.get_inplace_scratch_len()],
-        |scratch, chunk| fft.process_with_scratch(chunk, scratch),
-    );
 }
 
 #[cfg(test)]

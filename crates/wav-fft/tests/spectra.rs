@@ -38,7 +38,7 @@ fn exact_parallel_equals_sequential() {
     padded.resize(plan.fft_len, 0.0);
     let (reference, _) = realfft_spectrum(padded, x.sample_rate);
     let (exact, steps) = parallel::exact(x.samples, x.sample_rate, &plan).unwrap();
-    assert_eq!(steps.len(), 3);
+    assert_eq!(steps.len(), 2);
     let err = exact.max_relative_error(&reference);
     assert!(err < 1e-5, "max relative error {err}");
     assert_eq!(exact.max_freq(), reference.max_freq());
