@@ -368,6 +368,8 @@ impl ExactPlan {
 const ROWS: usize = 256;
 /// Rows k1 per task in the last pass (plus as many partner rows n1 − k1).
 const BLOCK: usize = 16;
+/// Columns k2 written together in the last pass.
+const K2_CHUNK: usize = 512;
 
 /// Time of each pass of [`exact`].
 pub type Steps = Vec<(&'static str, Duration)>;
@@ -408,6 +410,18 @@ impl<T> Scatter<T> {
         assert!(start + len <= self.1, "inside the matrix");
         // SAFETY: in bounds (checked above); exclusive by the caller's contract.
         unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
+    }
+
+    /// Writes `value` at position `i`.
+    ///
+    /// # Safety
+    /// No other task may access position `i` meanwhile; it must lie inside
+    /// the matrix.
+    #[inline]
+    unsafe fn write(&self, i: usize, value: T) {
+        assert!(i < self.1, "inside the matrix");
+        // SAFETY: in bounds (checked above); exclusive by the caller's contract.
+        unsafe { self.0.add(i).write(value) }
     }
 }
 
@@ -578,30 +592,38 @@ pub fn exact<S: MonoSource>(
                 let used = &mut rows[..set.len() * n2];
                 fft2.process_with_scratch(used, scratch);
                 let slot = |k1: usize| set.iter().position(|&x| x == k1).expect("closed set");
-                for (i, &k1) in set.iter().enumerate() {
-                    let row = &used[i * n2..(i + 1) * n2];
-                    let p = (n1 - k1) % n1;
-                    let prow = &used[slot(p) * n2..(slot(p) + 1) * n2];
-                    let mut w = tw_n.get64(k1);
-                    for k2 in 0..n2 {
-                        if k2 % 1024 == 0 {
-                            w = tw_n.get64(k1 + n1 * k2);
-                        }
-                        let z = row[k2];
-                        let zp = if k1 == 0 {
-                            row[(n2 - k2) % n2]
+                let partner: Vec<usize> = set.iter().map(|&k1| slot((n1 - k1) % n1)).collect();
+                let mut w: Vec<Complex<f64>> = set.iter().map(|&k1| tw_n.get64(k1)).collect();
+                // Columns in chunks, so the output lines being filled (one
+                // per k2 for the lower rows, one for the partners) stay in cache.
+                for k2_first in (0..n2).step_by(K2_CHUNK) {
+                    let k2_end = (k2_first + K2_CHUNK).min(n2);
+                    for (i, &k1) in set.iter().enumerate() {
+                        let row = &used[i * n2..(i + 1) * n2];
+                        let prow = &used[partner[i] * n2..(partner[i] + 1) * n2];
+                        let mut wi = if k2_first % 1024 == 0 {
+                            tw_n.get64(k1 + n1 * k2_first)
                         } else {
-                            prow[n2 - 1 - k2]
+                            w[i]
+                        };
+                        for k2 in k2_first..k2_end {
+                            let z = row[k2];
+                            let zp = if k1 == 0 {
+                                row[(n2 - k2) % n2]
+                            } else {
+                                prow[n2 - 1 - k2]
+                            }
+                            .conj();
+                            let sum = z + zp;
+                            let wd = to_f32(wi) * (z - zp);
+                            wi *= step;
+                            let x = 0.5 * magnitude(Complex::new(sum.re + wd.im, sum.im - wd.re));
+                            // SAFETY: k1 belongs to this task's set only, so
+                            // position k1 + n1·k2 is written by this task
+                            // alone; nothing reads the magnitudes meanwhile.
+                            unsafe { out.write(k1 + n1 * k2, x) };
                         }
-                        .conj();
-                        let sum = z + zp;
-                        let wd = to_f32(w) * (z - zp);
-                        w *= step;
-                        // SAFETY: k1 belongs to this task's set only, so the
-                        // position k1 + n1·k2 is written by this task alone; nothing
-                        // reads the magnitudes during this pass.
-                        let o = unsafe { out.run(k1 + n1 * k2, 1) };
-                        o[0] = 0.5 * magnitude(Complex::new(sum.re + wd.im, sum.im - wd.re));
+                        w[i] = wi;
                     }
                 }
             },
