@@ -47,8 +47,14 @@ fn each_fault_names_the_url_and_the_total_is_labelled_partial() {
     let cases = [
         ("intro.txt=404", "intro.txt: server answered HTTP 404"),
         ("intro.txt=500", "intro.txt: server answered HTTP 500"),
-        ("intro.txt=reset", "intro.txt: connection broken while reading the body"),
-        ("intro.txt=hang", "intro.txt: no answer within 0.5 s (timeout)"),
+        (
+            "intro.txt=reset",
+            "intro.txt: connection broken while reading the body",
+        ),
+        (
+            "intro.txt=hang",
+            "intro.txt: no answer within 0.5 s (timeout)",
+        ),
     ];
     let intro = std::fs::metadata(common::data::downloads_dir().unwrap().join("intro.txt"))
         .unwrap()
@@ -57,9 +63,15 @@ fn each_fault_names_the_url_and_the_total_is_labelled_partial() {
         let (code, out, err) = run(&["--fault", fault, "--timeout", "0.5"]);
         assert_eq!(code, Some(1), "{fault}: {out}{err}");
         assert!(err.contains(message), "{fault}: stderr was {err}");
-        assert!(!out.contains("Done:"), "{fault}: a partial total is never printed as done");
         assert!(
-            out.contains(&format!("PARTIAL total: {} bytes from 4 of 5 files", on_disk() - intro)),
+            !out.contains("Done:"),
+            "{fault}: a partial total is never printed as done"
+        );
+        assert!(
+            out.contains(&format!(
+                "PARTIAL total: {} bytes from 4 of 5 files",
+                on_disk() - intro
+            )),
             "{fault}: {out}"
         );
     }
@@ -68,11 +80,18 @@ fn each_fault_names_the_url_and_the_total_is_labelled_partial() {
 #[test]
 fn unreachable_server_and_bad_urls_are_clear() {
     // Bind then drop a socket: nothing listens on that port afterwards.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     let (code, _, err) = run(&["--base-url", &base]);
     assert_eq!(code, Some(1));
-    assert!(err.contains(&format!("{base}/intro.txt: cannot connect")), "{err}");
+    assert!(
+        err.contains(&format!("{base}/intro.txt: cannot connect")),
+        "{err}"
+    );
     let (code, _, err) = run(&["--base-url", "ftp://example.invalid"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("not an http:// or https:// URL"), "{err}");
@@ -80,7 +99,10 @@ fn unreachable_server_and_bad_urls_are_clear() {
 
 #[test]
 fn help_explains_the_program() {
-    let out = Command::new(env!("CARGO_BIN_EXE_seq-01-download")).arg("--help").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_seq-01-download"))
+        .arg("--help")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     assert!(text.contains("one after another"), "{text}");
