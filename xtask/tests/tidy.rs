@@ -102,8 +102,9 @@ fn every_lesson_is_listed_in_readme_and_architecture() {
     }
 }
 
-/// `unsafe` appears only in crates that must call the OS directly (mmap,
-/// fork), and every block says why it is sound.
+/// `unsafe` appears only in the two libraries that need it — shm-array (mmap,
+/// fork) and wav-fft (mmap of the WAV, disjoint writes from several threads
+/// into one buffer) — and every block says why it is sound.
 #[test]
 fn unsafe_only_where_allowed_and_justified() {
     const ALLOWED: [&str; 3] = [
