@@ -34,6 +34,14 @@
 //!   (each keeps a read buffer that grows with the bodies it carries, up to
 //!   about 400 KB), not by the number of requests; keeping 10,000 bodies
 //!   would take 550 MB.
+//! - **Memory follows the connection buffers.** reqwest does not let you cap
+//!   that read buffer; [`ClientMode::BoundedBuffers`] (`--small-buffers`)
+//!   uses the crates reqwest is built on, hyper's client from `hyper-util`,
+//!   directly, with a fixed read buffer of [`BOUNDED_READ_BUF`] bytes per
+//!   connection: the same requests, the same errors, a fraction of the
+//!   memory at 1,000 connections. reqwest stays the default: it does TLS,
+//!   redirects, proxies and more, which that lean client does not
+//!   (`http://` only).
 //!
 //! Results come back in input order; a failed URL (404, reset, timeout…) is
 //! reported in its [`FileResult`] and the others complete.
@@ -90,7 +98,22 @@ pub enum ClientMode {
     Shared,
     /// A new client for every request, like the book's per-call session.
     PerRequest,
+    /// One lean hyper client (no reqwest) whose connections each read
+    /// through a fixed buffer of [`BOUNDED_READ_BUF`] bytes; `http://` only.
+    BoundedBuffers,
 }
+
+/// The read buffer of each connection with [`ClientMode::BoundedBuffers`].
+/// hyper's default grows it up to about 400 KB while it carries large
+/// bodies; a fixed 16 KB still reads a body in a few chunks per round trip.
+pub const BOUNDED_READ_BUF: usize = 16 * 1024;
+
+/// The lean client of [`ClientMode::BoundedBuffers`]: hyper's pooled client
+/// over plain TCP, sending empty-bodied GETs.
+pub type BoundedClient = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    http_body_util::Empty<hyper::body::Bytes>,
+>;
 
 /// How to download.
 #[derive(Debug, Clone)]
@@ -135,7 +158,8 @@ impl Options {
 pub struct Stats {
     /// The most requests in flight at once (as the client saw them).
     pub peak_in_flight: usize,
-    /// `reqwest::Client`s built: 1 when shared, one per URL otherwise.
+    /// Clients built: 1 when shared (reqwest or bounded), one per URL
+    /// otherwise.
     pub clients_built: usize,
 }
 
@@ -234,6 +258,106 @@ fn body_error(url: &str, err: &reqwest::Error, timeout: Duration, got: u64) -> F
     }
 }
 
+/// The lean client of [`ClientMode::BoundedBuffers`]: one pool of
+/// connections, each with a fixed read buffer of [`BOUNDED_READ_BUF`]
+/// bytes, a connect timeout as [`client`]'s. The total timeout is applied
+/// per request by [`fetch_length_bounded`].
+pub fn bounded_client(timeout: Duration) -> BoundedClient {
+    use hyper_util::client::legacy::{Client, connect::HttpConnector};
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(timeout.min(Duration::from_secs(5))));
+    http.set_nodelay(true);
+    Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http1_read_buf_exact_size(BOUNDED_READ_BUF)
+        .build(http)
+}
+
+/// As [`fetch_length`], with the lean client: GETs `url` and counts its
+/// body frame by frame, within `timeout` in total (connect, headers and
+/// body).
+///
+/// # Errors
+/// As [`fetch_length`]; an `https://` URL is [`FetchErrorKind::Unsupported`]
+/// (this client speaks plain HTTP only).
+pub async fn fetch_length_bounded(
+    client: &BoundedClient,
+    url: &str,
+    timeout: Duration,
+) -> Result<u64, FetchError> {
+    check_url(url)?;
+    let error = |kind| FetchError {
+        url: url.to_string(),
+        kind,
+    };
+    if !url.starts_with("http://") {
+        return Err(error(FetchErrorKind::Unsupported(
+            "the bounded-buffer client speaks http:// only; use the default client".into(),
+        )));
+    }
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|e| error(FetchErrorKind::Unsupported(format!("bad URL: {e}"))))?;
+    match tokio::time::timeout(timeout, get_length_bounded(client, uri, url)).await {
+        Ok(outcome) => outcome,
+        Err(_elapsed) => Err(error(FetchErrorKind::Timeout(timeout))),
+    }
+}
+
+/// The request and the body of [`fetch_length_bounded`], without the timeout.
+async fn get_length_bounded(
+    client: &BoundedClient,
+    uri: hyper::Uri,
+    url: &str,
+) -> Result<u64, FetchError> {
+    use http_body_util::BodyExt;
+    use hyper::body::Body;
+    let error = |kind| FetchError {
+        url: url.to_string(),
+        kind,
+    };
+    let request = hyper::Request::get(uri)
+        .body(http_body_util::Empty::new())
+        .map_err(|e| error(FetchErrorKind::Unsupported(format!("bad request: {e}"))))?;
+    let resp = client.request(request).await.map_err(|e| {
+        error(if e.is_connect() {
+            FetchErrorKind::Connect(root_cause(&e))
+        } else {
+            FetchErrorKind::Other(root_cause(&e))
+        })
+    })?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(error(FetchErrorKind::Status(status.as_u16())));
+    }
+    let mut body = resp.into_body();
+    // What reqwest's `content_length` reports: the announced length.
+    let expected = body.size_hint().exact();
+    let mut got = 0u64;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            // The chunk is dropped here: its bytes go back to the buffer.
+            Ok(frame) => got += frame.data_ref().map_or(0, |d| d.len() as u64),
+            Err(e) => {
+                return Err(error(FetchErrorKind::Body(format!(
+                    "{} after {got} bytes",
+                    root_cause(&e)
+                ))));
+            }
+        }
+    }
+    check_length(url, got, expected)?;
+    Ok(got)
+}
+
+/// The innermost cause's message: the part a person can act on.
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
 /// Downloads one URL and adds its length to `adder` (the book's
 /// `downloader`). With no `shared` client it builds its own, as the book's
 /// per-call session does.
@@ -281,12 +405,15 @@ pub async fn download_all_with_stats(
     urls: &[String],
     opts: &Options,
 ) -> Result<(Summary, Stats), FetchError> {
-    // Build one client up front in both modes: a broken setup fails here,
+    // Build one client up front in every mode: a broken setup fails here,
     // once, not once per URL.
-    let first = client(opts.timeout)?;
-    let shared = match opts.client {
-        ClientMode::Shared => Some(first),
-        ClientMode::PerRequest => None,
+    let (shared, bounded) = match opts.client {
+        ClientMode::Shared => (Some(client(opts.timeout)?), None),
+        ClientMode::PerRequest => {
+            client(opts.timeout)?;
+            (None, None)
+        }
+        ClientMode::BoundedBuffers => (None, Some(bounded_client(opts.timeout))),
     };
     let limit = Semaphore::new(
         opts.concurrency(urls.len())
@@ -297,14 +424,23 @@ pub async fn download_all_with_stats(
     let peak = Cell::new(0usize);
     let start = Instant::now();
     let requests = urls.iter().map(|url| {
-        let (shared, limit, adder, in_flight, peak) = (&shared, &limit, &adder, &in_flight, &peak);
+        let (shared, bounded, limit) = (&shared, &bounded, &limit);
+        let (adder, in_flight, peak) = (&adder, &in_flight, &peak);
         async move {
             // Wait for a free slot; the permit is given back when dropped.
             let _permit = limit.acquire().await.ok();
             in_flight.set(in_flight.get() + 1);
             peak.set(peak.get().max(in_flight.get()));
             let t0 = Instant::now();
-            let outcome = downloader(shared.as_ref(), url, adder, opts.timeout).await;
+            let outcome = match bounded {
+                Some(b) => fetch_length_bounded(b, url, opts.timeout)
+                    .await
+                    .inspect(|&n| {
+                        // As in `downloader`: never borrowed across an `.await`.
+                        adder.borrow_mut().add(n);
+                    }),
+                None => downloader(shared.as_ref(), url, adder, opts.timeout).await,
+            };
             in_flight.set(in_flight.get() - 1);
             if let Some(log) = &opts.log {
                 match &outcome {
@@ -327,7 +463,7 @@ pub async fn download_all_with_stats(
     let stats = Stats {
         peak_in_flight: peak.get(),
         clients_built: match opts.client {
-            ClientMode::Shared => 1,
+            ClientMode::Shared | ClientMode::BoundedBuffers => 1,
             ClientMode::PerRequest => 1 + urls.len(),
         },
     };

@@ -17,7 +17,9 @@
 //! 4. [`download`] (`async-04-download`): the book's downloader with one
 //!    shared `reqwest::Client` (or, to measure what it costs, one client per
 //!    request, as the book does), a limit of requests in flight, and
-//!    `--repeat` to scale to thousands of requests.
+//!    `--repeat` to scale to thousands of requests; `--small-buffers` sends
+//!    them through hyper's client with a capped read buffer per connection,
+//!    which is where the memory goes.
 //!
 //! [`limits`] raises the open-files limit: every request in flight is a
 //! socket, and a socket is a file descriptor.

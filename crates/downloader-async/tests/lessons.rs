@@ -155,6 +155,33 @@ fn shared_and_per_request_clients_give_the_same_total() {
 }
 
 #[test]
+fn bounded_buffers_give_the_same_total_as_the_shared_client() {
+    let server = server(5);
+    let dir = common::data::downloads_dir().unwrap();
+    let on_disk = common::data::downloads_total_bytes(&dir).unwrap();
+    let urls = download::repeat_urls(&server.base_url(), 3);
+    let bounded = Options {
+        client: ClientMode::BoundedBuffers,
+        max_in_flight: 4,
+        ..Options::default()
+    };
+    let (a, _) = download::download_all_with_stats(&urls, &Options::default()).block();
+    let (b, sb) = download::download_all_with_stats(&urls, &bounded).block();
+    assert!(a.is_complete() && b.is_complete(), "{:?}", b.files);
+    assert_eq!(b.total, a.total);
+    assert_eq!(b.total, 3 * on_disk);
+    assert_eq!(sb.clients_built, 1);
+    assert!(sb.peak_in_flight <= 4, "{sb:?}");
+    // Results in input order, each file its own length.
+    for (fa, fb) in a.files.iter().zip(&b.files) {
+        assert_eq!(fa.url, fb.url);
+        assert_eq!(fa.outcome, fb.outcome);
+    }
+    let order: Vec<&str> = b.files.iter().map(|f| f.url.as_str()).collect();
+    assert_eq!(order, urls.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+#[test]
 fn the_limit_of_requests_in_flight_holds() {
     let server = server(10);
     let urls = download::repeat_urls(&server.base_url(), 8);
@@ -175,6 +202,15 @@ fn the_limit_of_requests_in_flight_holds() {
 
 #[test]
 fn each_failure_is_reported_with_its_url_and_the_others_complete() {
+    failures_are_named_per_url(ClientMode::Shared);
+}
+
+#[test]
+fn with_bounded_buffers_each_failure_is_reported_with_its_url_too() {
+    failures_are_named_per_url(ClientMode::BoundedBuffers);
+}
+
+fn failures_are_named_per_url(client: ClientMode) {
     let server = server(5);
     let good = server.url("intro.txt");
     let urls = vec![
@@ -185,6 +221,7 @@ fn each_failure_is_reported_with_its_url_and_the_others_complete() {
     ];
     let opts = Options {
         timeout: ms(500),
+        client,
         ..Options::default()
     };
     let summary = download::download_all(&urls, &opts).block();
@@ -228,9 +265,18 @@ fn an_unreachable_server_is_a_connect_error() {
         .unwrap()
         .port();
     let urls = vec![format!("http://127.0.0.1:{port}/intro.txt")];
-    let summary = download::download_all(&urls, &Options::default()).block();
-    match &summary.files[0].outcome {
-        Err(e) => assert!(matches!(e.kind, FetchErrorKind::Connect(_)), "{e}"),
-        other => panic!("{other:?}"),
+    for client in [ClientMode::Shared, ClientMode::BoundedBuffers] {
+        let opts = Options {
+            client,
+            ..Options::default()
+        };
+        let summary = download::download_all(&urls, &opts).block();
+        match &summary.files[0].outcome {
+            Err(e) => assert!(
+                matches!(e.kind, FetchErrorKind::Connect(_)) && e.url == urls[0],
+                "{client:?}: {e}"
+            ),
+            other => panic!("{client:?}: {other:?}"),
+        }
     }
 }

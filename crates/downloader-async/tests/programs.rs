@@ -59,7 +59,12 @@ fn spinner_program_counts_ticks() {
 fn download_prints_the_total_of_the_files_on_disk() {
     let dir = common::data::downloads_dir().unwrap();
     let on_disk = common::data::downloads_total_bytes(&dir).unwrap();
-    for extra in [&[][..], &["--client-per-request"], &["--one-thread"]] {
+    for extra in [
+        &[][..],
+        &["--client-per-request"],
+        &["--one-thread"],
+        &["--small-buffers"],
+    ] {
         let mut args = vec!["--delay-ms", "5", "--jitter-ms", "0", "-q"];
         args.extend(extra);
         let (code, stdout, _, rec) = run(DOWNLOAD, &args);
@@ -90,25 +95,28 @@ fn download_at_scale_stays_under_the_limit() {
 
 #[test]
 fn download_failures_are_partial_and_exit_non_zero() {
-    let args = [
-        "--delay-ms",
-        "5",
-        "--fault",
-        "intro.txt=reset",
-        "--fault",
-        "numpy.txt=404",
-        "-q",
-    ];
-    let (code, stdout, stderr, rec) = run(DOWNLOAD, &args);
-    assert_eq!(code, Some(1));
-    assert!(stdout.contains("PARTIAL total"), "{stdout}");
-    assert!(stderr.contains("intro.txt: connection broken"), "{stderr}");
-    assert!(
-        stderr.contains("numpy.txt: server answered HTTP 404"),
-        "{stderr}"
-    );
-    assert!(!rec.ok);
-    assert_eq!(rec.errors.len(), 2);
+    for extra in [&[][..], &["--small-buffers"]] {
+        let mut args = vec![
+            "--delay-ms",
+            "5",
+            "--fault",
+            "intro.txt=reset",
+            "--fault",
+            "numpy.txt=404",
+            "-q",
+        ];
+        args.extend(extra);
+        let (code, stdout, stderr, rec) = run(DOWNLOAD, &args);
+        assert_eq!(code, Some(1));
+        assert!(stdout.contains("PARTIAL total"), "{stdout}");
+        assert!(stderr.contains("intro.txt: connection broken"), "{stderr}");
+        assert!(
+            stderr.contains("numpy.txt: server answered HTTP 404"),
+            "{stderr}"
+        );
+        assert!(!rec.ok);
+        assert_eq!(rec.errors.len(), 2);
+    }
 }
 
 #[test]
