@@ -16,8 +16,8 @@ use crate::array::ShmArray;
 use crate::element::Element;
 use crate::error::{Error, Result, WorkerFailure};
 use crate::pool::{
-    Chunk, Control, EXIT_OK, EXIT_ORPHAN, EXIT_PANIC, ForkPool, PoolStats, exit_now, first_failure,
-    now_ns, populate, split_range, wait_all,
+    Chunk, Control, EXIT_OK, EXIT_PANIC, ForkPool, PoolStats, exit_now, first_failure, now_ns,
+    populate, split_range, wait_all,
 };
 
 // Slots of the control block (0–2 are the one-shot pool's barrier).
@@ -349,20 +349,7 @@ fn live_child(
     before: &dyn Fn() -> Result<()>,
     work: &dyn Fn(Chunk),
 ) -> ! {
-    // SAFETY: prctl with PR_SET_PDEATHSIG and a signal number has no memory
-    // effects: the kernel kills us when the parent thread exits.
-    unsafe {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
-            0,
-            0,
-            0,
-        )
-    };
-    if nix::unistd::getppid() != parent {
-        exit_now(EXIT_ORPHAN);
-    }
+    crate::pool::die_with_parent(parent);
     let result = catch_unwind(AssertUnwindSafe(|| -> std::result::Result<(), String> {
         before().map_err(|e| e.to_string())?;
         arrive(ctrl.u32_at(READY), n);

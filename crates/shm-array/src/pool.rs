@@ -564,21 +564,7 @@ fn child_main(
     before: &dyn Fn(&Chunk) -> Result<()>,
     work: &dyn Fn(Chunk),
 ) -> ! {
-    // SAFETY: prctl with PR_SET_PDEATHSIG and a signal number has no memory
-    // effects: the kernel kills us when the parent thread exits.
-    unsafe {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
-            0,
-            0,
-            0,
-        )
-    };
-    if nix::unistd::getppid() != parent {
-        // The parent died before the death signal was armed.
-        exit_now(EXIT_ORPHAN);
-    }
+    die_with_parent(parent);
     let result = catch_unwind(AssertUnwindSafe(|| -> std::result::Result<bool, String> {
         let first = Chunk {
             worker,
@@ -618,6 +604,27 @@ fn child_main(
         }
     };
     exit_now(code)
+}
+
+/// In a forked worker: asks the kernel to kill this process when the parent
+/// dies (so workers never outlive it), and exits at once if the parent is
+/// already gone (it died before the death signal was armed).
+pub(crate) fn die_with_parent(parent: Pid) {
+    // SAFETY: prctl with PR_SET_PDEATHSIG and a signal number has no memory
+    // effects: the kernel kills us when the parent thread exits.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    if nix::unistd::getppid() != parent {
+        // The parent died before the death signal was armed.
+        exit_now(EXIT_ORPHAN);
+    }
 }
 
 pub(crate) fn exit_now(code: i32) -> ! {
