@@ -19,9 +19,9 @@ use downloader_threads::{AdderKind, Options, file_urls, pool};
 struct Cli {
     #[command(flatten)]
     server: ServerArgs,
-    /// Worker threads (default: one per core).
+    /// Worker threads, at least 1 (default: one per core).
     #[arg(long)]
-    workers: Option<usize>,
+    workers: Option<std::num::NonZeroUsize>,
     /// Fetch the file list N times (N×5 URLs).
     #[arg(long, default_value_t = 1, value_name = "N")]
     repeat: usize,
@@ -49,7 +49,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
         timeout: cli.timeout,
         log: (urls.len() <= 50).then(|| log.clone()),
         adder: AdderKind::Atomic,
-        workers: cli.workers.unwrap_or(0),
+        workers: cli.workers.map_or(0, std::num::NonZeroUsize::get),
     };
     let workers = opts.worker_count().min(urls.len().max(1));
     log.stage(format!(
