@@ -44,3 +44,22 @@ pub fn exit_on_error<E: std::fmt::Display>(result: Result<(), E>) {
         std::process::exit(1);
     }
 }
+
+/// A clap value parser for counts that must be at least 1 (workers, parts):
+/// `#[arg(long, value_parser = common::cli::at_least_one)]`.
+///
+/// ```
+/// assert_eq!(common::cli::at_least_one("4"), Ok(4));
+/// assert!(common::cli::at_least_one("0").unwrap_err().contains("at least 1"));
+/// assert!(common::cli::at_least_one("x").is_err());
+/// ```
+///
+/// # Errors
+/// Names the value and what is expected.
+pub fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a whole number (expected at least 1)")),
+    }
+}

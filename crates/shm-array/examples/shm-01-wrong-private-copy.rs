@@ -23,7 +23,7 @@ struct Cli {
     #[arg(long, default_value_t = 12)]
     len: usize,
     /// Worker processes (the book's ranges are 3 chunks of 4).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = common::cli::at_least_one)]
     workers: usize,
     #[command(flatten)]
     out: OutputArgs,

@@ -20,7 +20,7 @@ struct Cli {
     #[arg(long, default_value_t = 12)]
     len: usize,
     /// Worker processes.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = common::cli::at_least_one)]
     workers: usize,
     /// Prefix of the segment name in /dev/shm.
     #[arg(long, default_value = "shm-04-")]

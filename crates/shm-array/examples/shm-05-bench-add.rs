@@ -21,7 +21,7 @@ struct Cli {
     #[arg(long, default_value_t = 16 << 20)]
     len: usize,
     /// Worker processes and threads.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = common::cli::at_least_one)]
     workers: usize,
     /// Rounds: one timed pass of every method per round; the best counts.
     #[arg(long, default_value_t = 5)]

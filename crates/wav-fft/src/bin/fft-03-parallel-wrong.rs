@@ -18,7 +18,7 @@ struct Cli {
     #[command(flatten)]
     args: SpectrumArgs,
     /// Number of contiguous parts (one thread each, at most one per core).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = common::cli::at_least_one)]
     parts: usize,
 }
 

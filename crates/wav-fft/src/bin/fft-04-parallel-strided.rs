@@ -19,7 +19,7 @@ struct Cli {
     #[command(flatten)]
     args: SpectrumArgs,
     /// Number of strided parts (the book uses 8).
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = common::cli::at_least_one)]
     parts: usize,
     /// Also compute the exact full-band spectrum and draw it above the
     /// strided one in this PNG (same frequency axis).
