@@ -63,3 +63,27 @@ pub fn at_least_one(s: &str) -> Result<usize, String> {
         Err(_) => Err(format!("'{s}' is not a whole number (expected at least 1)")),
     }
 }
+
+/// Parses a timeout in seconds (`--timeout 0.5`): a positive, finite number.
+///
+/// ```
+/// use common::cli::parse_timeout;
+/// assert_eq!(parse_timeout("0.5").unwrap(), std::time::Duration::from_millis(500));
+/// assert!(parse_timeout("-1").unwrap_err().contains("positive"));
+/// assert!(parse_timeout("soon").is_err());
+/// ```
+///
+/// # Errors
+/// A message saying what is expected.
+pub fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if secs.is_finite() && secs > 0.0 && secs < 1e9 {
+        Ok(std::time::Duration::from_secs_f64(secs))
+    } else {
+        Err(format!(
+            "'{s}': the timeout must be a positive number of seconds"
+        ))
+    }
+}

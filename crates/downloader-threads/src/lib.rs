@@ -278,29 +278,7 @@ pub fn summary_record(program: &str, summary: &Summary, log: &StageLog) -> commo
     rec
 }
 
-/// Parses a timeout in seconds (`--timeout 0.5`): a positive, finite number.
-///
-/// ```
-/// use downloader_threads::parse_timeout;
-/// assert_eq!(parse_timeout("0.5").unwrap(), std::time::Duration::from_millis(500));
-/// assert!(parse_timeout("-1").unwrap_err().contains("positive"));
-/// assert!(parse_timeout("soon").is_err());
-/// ```
-///
-/// # Errors
-/// A message saying what is expected.
-pub fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .parse()
-        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
-    if secs.is_finite() && secs > 0.0 && secs < 1e9 {
-        Ok(Duration::from_secs_f64(secs))
-    } else {
-        Err(format!(
-            "'{s}': the timeout must be a positive number of seconds"
-        ))
-    }
-}
+pub use common::cli::parse_timeout;
 
 /// Runs a program's `try_main`: exit 0 when it returns `Ok(true)`, 1 when
 /// `Ok(false)` (some download failed: the partial total was printed), 2 with

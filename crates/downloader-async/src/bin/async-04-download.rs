@@ -40,8 +40,8 @@ struct Cli {
     #[arg(long)]
     one_thread: bool,
     /// Timeout of each request, seconds.
-    #[arg(long, default_value_t = 10.0)]
-    timeout: f64,
+    #[arg(long, default_value = "10", value_parser = common::cli::parse_timeout)]
+    timeout: Duration,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -58,7 +58,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
         (false, true) => ClientMode::BoundedBuffers,
         (false, false) => ClientMode::Shared,
     };
-    let timeout = Duration::try_from_secs_f64(cli.timeout)?;
+    let timeout = cli.timeout;
     let (n, bar) = (
         urls.len(),
         download::progress_bar(urls.len() as u64, !cli.out.json),

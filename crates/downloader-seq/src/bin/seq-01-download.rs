@@ -18,8 +18,8 @@ struct Cli {
     #[command(flatten)]
     server: ServerArgs,
     /// Timeout of each request, seconds.
-    #[arg(long, default_value_t = 10.0)]
-    timeout: f64,
+    #[arg(long, default_value = "10", value_parser = common::cli::parse_timeout)]
+    timeout: Duration,
     /// Fetch these file names instead of the five lesson files.
     #[arg(long = "file", value_name = "NAME")]
     files: Vec<String>,
@@ -43,7 +43,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
             .collect()
     };
     let opts = downloader_seq::Options {
-        timeout: Duration::from_secs_f64(cli.timeout),
+        timeout: cli.timeout,
         log: Some(log.clone()),
     };
     let summary = downloader_seq::download_all(&urls, &opts)?;
