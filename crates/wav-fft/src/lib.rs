@@ -13,8 +13,8 @@
 //! | [`spectrum`] | the [`Spectrum`] type, the simple real-input FFT (realfft), peaks, band selection, plot envelopes |
 //! | [`parallel`] | the book's contiguous (wrong) and strided (Nyquist-cut) splits, and the exact parallel FFT |
 //! | [`generate`] | deterministic test WAVs with tones at known frequencies |
-//! | `plot` (feature `plot`) | PNG spectra on a log-x axis with ticks at the A notes |
-//! | `cli` (feature `cli`) | what the lesson programs share |
+//! | `examples/fft-support/plot.rs` (programs only) | PNG spectra on a log-x axis with ticks at the A notes |
+//! | `examples/fft-support/cli.rs` (programs only) | what the lesson programs share |
 //!
 //! # Examples
 //!
@@ -35,12 +35,6 @@ pub mod generate;
 pub mod parallel;
 pub mod spectrum;
 pub mod wav;
-
-#[cfg(feature = "plot")]
-pub mod plot;
-
-#[cfg(feature = "cli")]
-pub mod cli;
 
 pub use error::Error;
 pub use spectrum::{Peak, Spectrum};

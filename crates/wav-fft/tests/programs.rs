@@ -1,10 +1,31 @@
 //! The programs, run as a student would: peaks, JSON records, clear errors.
-#![cfg(feature = "cli")]
+//!
+//! The programs are this crate's examples (so the library needs none of
+//! their dependencies); `cargo test` builds them before running this file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::Record;
+
+/// The path of an example program built next to this test binary
+/// (`target/<profile>/examples/<name>`).
+fn exe(name: &str) -> String {
+    let test_exe = std::env::current_exe().expect("test binary path");
+    let profile_dir: PathBuf = test_exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps")
+        .to_path_buf();
+    let path = profile_dir.join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built: run `cargo test -p wav-fft` (it builds the examples), \
+         or `cargo build -p wav-fft --examples` first",
+        path.display()
+    );
+    path.to_string_lossy().into_owned()
+}
 
 fn run(bin: &str, args: &[&str]) -> Output {
     Command::new(bin)
@@ -22,7 +43,7 @@ fn make_wav(dir: &Path) -> String {
     let path = dir.join("t.wav");
     let p = path.to_str().unwrap().to_string();
     let out = run(
-        env!("CARGO_BIN_EXE_fft-00-gen-wav"),
+        &exe("fft-00-gen-wav"),
         &["--seconds", "1", "--out", &p, "--json"],
     );
     assert!(out.status.success(), "{out:?}");
@@ -41,13 +62,13 @@ fn peak_freqs(r: &Record) -> Vec<f64> {
 #[test]
 fn every_program_has_help() {
     for bin in [
-        env!("CARGO_BIN_EXE_fft-00-gen-wav"),
-        env!("CARGO_BIN_EXE_fft-01-simple"),
-        env!("CARGO_BIN_EXE_fft-02-plot-envelope"),
-        env!("CARGO_BIN_EXE_fft-03-parallel-wrong"),
-        env!("CARGO_BIN_EXE_fft-04-parallel-strided"),
-        env!("CARGO_BIN_EXE_fft-05-parallel-exact"),
-        env!("CARGO_BIN_EXE_fft-06-mix-while-reading"),
+        &exe("fft-00-gen-wav"),
+        &exe("fft-01-simple"),
+        &exe("fft-02-plot-envelope"),
+        &exe("fft-03-parallel-wrong"),
+        &exe("fft-04-parallel-strided"),
+        &exe("fft-05-parallel-exact"),
+        &exe("fft-06-mix-while-reading"),
     ] {
         let out = run(bin, &["--help"]);
         assert!(out.status.success(), "{bin}");
@@ -62,7 +83,7 @@ fn simple_and_fused_print_the_same_peaks_and_write_a_png() {
     let png = dir.path().join("s.png");
     let png = png.to_str().unwrap();
     let a = run(
-        env!("CARGO_BIN_EXE_fft-01-simple"),
+        &exe("fft-01-simple"),
         &[&wav, "--peaks", "3", "--plot", png, "--json"],
     );
     assert!(a.status.success(), "{a:?}");
@@ -76,7 +97,7 @@ fn simple_and_fused_print_the_same_peaks_and_write_a_png() {
     let bytes = std::fs::read(png).unwrap();
     assert_eq!(&bytes[1..4], b"PNG");
     let b = run(
-        env!("CARGO_BIN_EXE_fft-06-mix-while-reading"),
+        &exe("fft-06-mix-while-reading"),
         &[&wav, "--peaks", "3", "--json", "-q"],
     );
     assert!(b.status.success(), "{b:?}");
@@ -88,7 +109,7 @@ fn exact_compare_reports_a_tiny_error() {
     let dir = tempfile::tempdir().unwrap();
     let wav = make_wav(dir.path());
     let out = run(
-        env!("CARGO_BIN_EXE_fft-05-parallel-exact"),
+        &exe("fft-05-parallel-exact"),
         &[&wav, "--compare", "--json", "-q"],
     );
     assert!(out.status.success(), "{out:?}");
@@ -102,7 +123,7 @@ fn strided_reports_nyquist() {
     let wav = make_wav(dir.path());
     let pair = dir.path().join("pair.png");
     let out = run(
-        env!("CARGO_BIN_EXE_fft-04-parallel-strided"),
+        &exe("fft-04-parallel-strided"),
         &[
             &wav,
             "--parts",
@@ -127,9 +148,9 @@ fn a_bad_file_is_one_line_naming_it_and_no_panic() {
     std::fs::write(&bad, b"RIFF....not really").unwrap();
     let bad = bad.to_str().unwrap();
     for bin in [
-        env!("CARGO_BIN_EXE_fft-01-simple"),
-        env!("CARGO_BIN_EXE_fft-05-parallel-exact"),
-        env!("CARGO_BIN_EXE_fft-06-mix-while-reading"),
+        &exe("fft-01-simple"),
+        &exe("fft-05-parallel-exact"),
+        &exe("fft-06-mix-while-reading"),
     ] {
         let out = run(bin, &[bad]);
         assert_eq!(out.status.code(), Some(1), "{bin}");

@@ -16,7 +16,7 @@ pub const LESSON: Lesson = Lesson {
     section: "1.4.3",
     title: "the spectrum of a long WAV, serial and parallel",
     crates: &["wav-fft"],
-    build_args: &["-p", "wav-fft", "--features", "wav-fft/cli", "--bins"],
+    build_args: &["-p", "wav-fft", "--examples"],
     programs: &[
         "fft-00-gen-wav",
         "fft-01-simple",
@@ -469,18 +469,11 @@ pub fn gen_data(opts: &GenDataOptions) -> Result<()> {
     for args in sets {
         let status = std::process::Command::new(ctx::cargo())
             .current_dir(&root)
-            .args([
-                "run",
-                "--release",
-                "-p",
-                "wav-fft",
-                "--features",
-                "wav-fft/cli",
-            ])
-            .args(["--bin", "fft-00-gen-wav", "--"])
+            .args(["run", "--release", "-p", "wav-fft"])
+            .args(["--example", "fft-00-gen-wav", "--"])
             .args(args)
             .status()
-            .context("running cargo run --bin fft-00-gen-wav")?;
+            .context("running cargo run --example fft-00-gen-wav")?;
         if !status.success() {
             bail!("fft-00-gen-wav {} failed ({status})", args.join(" "));
         }

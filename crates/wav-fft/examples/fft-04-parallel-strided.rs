@@ -1,13 +1,16 @@
 //! Book 1.4.3, `wav-fft-paralelo-ok.py`: P strided sub-signals `x[p::P]` on threads sharing one buffer, FFT each, add magnitudes.
 //!
-//! `cargo run --release -p wav-fft --features cli --bin fft-04-parallel-strided -- --parts 8 --plot strided.png`
+//! `cargo run --release -p wav-fft --example fft-04-parallel-strided -- --parts 8 --plot strided.png`
 
 use clap::Parser;
 use common::Record;
-use wav_fft::cli::{self, BoxError, SpectrumArgs, s};
+use support::cli::{self, BoxError, SpectrumArgs, s};
+use support::plot::{PlotOptions, plot_stacked};
 use wav_fft::parallel::{self, ExactPlan};
-use wav_fft::plot::{PlotOptions, plot_stacked};
 use wav_fft::wav;
+
+#[path = "fft-support/mod.rs"]
+mod support;
 
 /// Sub-signal p takes every P-th sample from p: it is the signal sampled at
 /// fs/P, so its spectrum ends at fs/(2P) (Nyquist), and tones above that

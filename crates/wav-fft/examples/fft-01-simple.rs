@@ -1,12 +1,15 @@
 //! Book 1.4.3, `wav-fft-simple.py`: load, mix to mono, one FFT of the whole signal, plot the audible band.
 //!
-//! `cargo run --release -p wav-fft --features cli --bin fft-01-simple -- data/generated/tones-60s.wav --plot simple.png`
+//! `cargo run --release -p wav-fft --example fft-01-simple -- data/generated/tones-60s.wav --plot simple.png`
 
 use clap::Parser;
 use common::Record;
-use wav_fft::cli::{self, BoxError, SpectrumArgs, s};
-use wav_fft::plot::{PlotMode, PlotOptions};
+use support::cli::{self, BoxError, SpectrumArgs, s};
+use support::plot::{PlotMode, PlotOptions};
 use wav_fft::{spectrum, wav};
+
+#[path = "fft-support/mod.rs"]
+mod support;
 
 /// The spectrum of a WAV file the simple way: read the samples, mix the
 /// channels to mono in a second pass, one real-input FFT (realfft, one

@@ -1,6 +1,6 @@
 //! Not in the book (it uses a recording of Bach): writes the deterministic test WAV the fft lesson analyses.
 //!
-//! `cargo run --release -p wav-fft --features cli --bin fft-00-gen-wav -- --seconds 60`
+//! `cargo run --release -p wav-fft --example fft-00-gen-wav -- --seconds 60`
 //! (`cargo xtask gen-data` runs this; `--book-size` writes the 1.07 GB one).
 
 use std::path::PathBuf;
@@ -9,8 +9,11 @@ use clap::Parser;
 use common::Record;
 use common::cli::OutputArgs;
 use indicatif::{ProgressBar, ProgressStyle};
-use wav_fft::cli::{BOOK_WAV, BoxError, QUICK_WAV};
+use support::cli::{BOOK_WAV, BoxError, QUICK_WAV};
 use wav_fft::generate;
+
+#[path = "fft-support/mod.rs"]
+mod support;
 
 /// Write a 16-bit stereo WAV with tones at known frequencies (the A notes,
 /// 3521.37 Hz and 15001.7 Hz) and a little noise, into data/generated.

@@ -1,15 +1,18 @@
 //! Book 1.4.3, `wav-fft-optimiz.py`: the same spectrum, plotted without drawing 10⁸ points.
 //!
-//! `cargo run --release -p wav-fft --features cli --bin fft-02-plot-envelope -- --plot envelope.png --plot-decimated decimated.png`
+//! `cargo run --release -p wav-fft --example fft-02-plot-envelope -- --plot envelope.png --plot-decimated decimated.png`
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
 use common::Record;
-use wav_fft::cli::{self, BoxError, SpectrumArgs, s};
-use wav_fft::plot::{PlotMode, PlotOptions, plot_spectrum};
+use support::cli::{self, BoxError, SpectrumArgs, s};
+use support::plot::{PlotMode, PlotOptions, plot_spectrum};
 use wav_fft::{spectrum, wav};
+
+#[path = "fft-support/mod.rs"]
+mod support;
 
 /// The book keeps one point in 100 for its plot; a one-bin peak between two
 /// kept points disappears. --plot draws the per-pixel-column min–max

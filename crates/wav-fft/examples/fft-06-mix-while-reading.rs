@@ -1,15 +1,18 @@
 //! Beyond book 1.4.3 (its last question): memory-map the WAV and mix while reading, fused into the exact parallel FFT.
 //!
-//! `cargo run --release -p wav-fft --features cli --bin fft-06-mix-while-reading -- --plot fused.png`
+//! `cargo run --release -p wav-fft --example fft-06-mix-while-reading -- --plot fused.png`
 
 use std::time::Instant;
 
 use clap::Parser;
 use common::Record;
-use wav_fft::cli::{self, BoxError, SpectrumArgs, s};
+use support::cli::{self, BoxError, SpectrumArgs, s};
+use support::plot::PlotOptions;
 use wav_fft::parallel::{self, ExactPlan};
-use wav_fft::plot::PlotOptions;
 use wav_fft::wav::{self, MonoSource};
+
+#[path = "fft-support/mod.rs"]
+mod support;
 
 /// The book spends a quarter of its run mixing channels after loading. Here
 /// the data chunk is memory-mapped and each sample pair is decoded, mixed

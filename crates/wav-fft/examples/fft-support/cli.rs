@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use common::cli::OutputArgs;
 use common::{Record, StageLog};
 
-use crate::plot::{PlotOptions, plot_spectrum};
-use crate::spectrum::{FREQ_MAX, FREQ_MIN};
-use crate::{Spectrum, WavInfo};
+use super::plot::{PlotOptions, plot_spectrum};
+use wav_fft::spectrum::{FREQ_MAX, FREQ_MIN};
+use wav_fft::{Spectrum, WavInfo};
 
 /// The quick test file in `data/generated` (60 s), written by
 /// `cargo xtask gen-data` or `fft-00-gen-wav`.

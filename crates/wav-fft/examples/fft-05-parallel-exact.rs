@@ -1,15 +1,18 @@
 //! Beyond book 1.4.3 (its open question): the exact FFT of the whole signal, in parallel — full band, no Nyquist cut.
 //!
-//! `cargo run --release -p wav-fft --features cli --bin fft-05-parallel-exact -- --compare --plot exact.png`
+//! `cargo run --release -p wav-fft --example fft-05-parallel-exact -- --compare --plot exact.png`
 
 use std::time::Instant;
 
 use clap::Parser;
 use common::Record;
-use wav_fft::cli::{self, BoxError, SpectrumArgs, s};
+use support::cli::{self, BoxError, SpectrumArgs, s};
+use support::plot::PlotOptions;
 use wav_fft::parallel::{self, ExactPlan};
-use wav_fft::plot::PlotOptions;
 use wav_fft::{spectrum, wav};
+
+#[path = "fft-support/mod.rs"]
+mod support;
 
 /// The strided sub-FFTs of the book, recombined with twiddle factors
 /// (six-step FFT): rows of small FFTs on every core, so the plan takes

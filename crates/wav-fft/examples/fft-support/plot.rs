@@ -13,8 +13,8 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::Error;
-use crate::spectrum::{A_TICKS, FREQ_MAX, FREQ_MIN, Spectrum};
+use wav_fft::Error;
+use wav_fft::spectrum::{A_TICKS, FREQ_MAX, FREQ_MIN, Spectrum};
 
 /// How the bins become pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

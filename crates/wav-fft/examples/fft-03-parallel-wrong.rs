@@ -1,12 +1,15 @@
 //! Book 1.4.3, `wav-fft-paralelo-mal.py`: cut the signal into contiguous parts, FFT each on its own thread, add — wrong.
 //!
-//! `cargo run --release -p wav-fft --features cli --bin fft-03-parallel-wrong -- --parts 2 --plot wrong.png`
+//! `cargo run --release -p wav-fft --example fft-03-parallel-wrong -- --parts 2 --plot wrong.png`
 
 use clap::Parser;
 use common::Record;
-use wav_fft::cli::{self, BoxError, SpectrumArgs, s};
-use wav_fft::plot::PlotOptions;
+use support::cli::{self, BoxError, SpectrumArgs, s};
+use support::plot::PlotOptions;
 use wav_fft::{parallel, wav};
+
+#[path = "fft-support/mod.rs"]
+mod support;
 
 /// Every bin of an FFT depends on the WHOLE signal: spectra of pieces are
 /// spectra of shorter signals, with P times coarser bins. Added up and
