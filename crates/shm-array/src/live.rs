@@ -132,20 +132,7 @@ impl ForkPool {
             )
         };
         let t0 = now_ns();
-        let len = out.len();
-        if let Some(bad) = inputs.iter().position(|s| s.len() != len) {
-            return Err(Error::LengthMismatch {
-                what: format!(
-                    "input {bad} has {} elements, the output {len}",
-                    inputs[bad].len()
-                ),
-            });
-        }
-        let name = out
-            .segment_name()
-            .unwrap_or(crate::mapping::ANON)
-            .to_string();
-        let out_ptr = out.as_mut_slice().as_mut_ptr() as usize;
+        let (len, name, out_ptr) = crate::pool::output_target(inputs, out)?;
         let ranges = split_range(len, self.workers());
         let n = ranges.len();
         let ctrl = Control::new(n.max(1), 0)?;

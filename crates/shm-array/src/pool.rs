@@ -367,20 +367,7 @@ impl ForkPool {
                 "the closure given to ForkPool::for_each_chunk must not capture anything"
             )
         };
-        let len = out.len();
-        if let Some(bad) = inputs.iter().position(|s| s.len() != len) {
-            return Err(Error::LengthMismatch {
-                what: format!(
-                    "input {bad} has {} elements, the output {len}",
-                    inputs[bad].len()
-                ),
-            });
-        }
-        let name = out
-            .segment_name()
-            .unwrap_or(crate::mapping::ANON)
-            .to_string();
-        let out_ptr = out.as_mut_slice().as_mut_ptr() as usize;
+        let (len, name, out_ptr) = output_target(inputs, out)?;
         let prefault = self.prefault;
         let work = move |c: Chunk| {
             let r = c.range.clone();
@@ -604,6 +591,30 @@ fn child_main(
         }
     };
     exit_now(code)
+}
+
+/// Checks that every input is as long as the output, and returns the
+/// output's length, its segment's name (for error messages) and the address
+/// of its first element (handed to the forked workers).
+pub(crate) fn output_target<T, U: Element>(
+    inputs: &[&[T]],
+    out: &mut ShmArray<U>,
+) -> Result<(usize, String, usize)> {
+    let len = out.len();
+    if let Some(bad) = inputs.iter().position(|s| s.len() != len) {
+        return Err(Error::LengthMismatch {
+            what: format!(
+                "input {bad} has {} elements, the output {len}",
+                inputs[bad].len()
+            ),
+        });
+    }
+    let name = out
+        .segment_name()
+        .unwrap_or(crate::mapping::ANON)
+        .to_string();
+    let out_ptr = out.as_mut_slice().as_mut_ptr() as usize;
+    Ok((len, name, out_ptr))
 }
 
 /// In a forked worker: asks the kernel to kill this process when the parent
