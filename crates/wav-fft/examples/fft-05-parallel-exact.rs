@@ -40,7 +40,7 @@ fn try_main() -> Result<(), BoxError> {
     let mut rec = Record::new("fft-05-parallel-exact");
     cli::record_info(&mut rec, &path, &signal.info);
     let t = Instant::now();
-    let plan = ExactPlan::new(n)?;
+    let plan = ExactPlan::new(n).map_err(cli::about(&path))?;
     let plan_s = s(t.elapsed());
     log.stage(format!("planned {} in {plan_s:.3} s", plan.describe()));
     let reference = cli
@@ -58,7 +58,7 @@ fn try_main() -> Result<(), BoxError> {
         rec.set("realfft_fft_s", s(times.execute + times.post));
     }
     let t = Instant::now();
-    let (spec, steps) = parallel::exact(signal.samples, fs, &plan)?;
+    let (spec, steps) = parallel::exact(signal.samples, fs, &plan).map_err(cli::about(&path))?;
     let exact_s = s(t.elapsed());
     for (name, d) in &steps {
         println!("  {name}: {:.3} s", s(*d));

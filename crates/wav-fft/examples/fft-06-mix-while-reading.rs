@@ -34,10 +34,11 @@ fn try_main() -> Result<(), BoxError> {
     let info = mapped.info.clone();
     cli::log_info(&log, &info);
     let t = Instant::now();
-    let plan = ExactPlan::new(mapped.len())?;
+    let plan = ExactPlan::new(mapped.len()).map_err(cli::about(&path))?;
     let plan_s = s(t.elapsed());
     log.stage(format!("planned {}", plan.describe()));
-    let (spec, steps) = parallel::exact(mapped, info.sample_rate, &plan)?;
+    let (spec, steps) =
+        parallel::exact(mapped, info.sample_rate, &plan).map_err(cli::about(&path))?;
     for (name, d) in &steps {
         println!("  {name}: {:.3} s", s(*d));
     }

@@ -953,7 +953,7 @@ mod tests {
         assert_eq!(direct_split(1_000_003), None); // prime
         assert_eq!(direct_split(131_071), Some((1, 131_071))); // small prime: one row
         let l = smooth_len(2_000_005);
-        assert!(l >= 2_000_005 && l < 2_000_005 + 2_000_005 / 50 && is_smooth(l));
+        assert!((2_000_005..2_000_005 + 2_000_005 / 50).contains(&l) && is_smooth(l));
     }
 
     #[test]
