@@ -63,15 +63,15 @@ fn try_main() -> Result<(), BoxError> {
         cli.parts
     ));
     plot.marker = Some((r.nyquist_hz, format!("Nyquist {:.1} Hz", r.nyquist_hz)));
-    if let Some(path) = &cli.plot_with_exact {
+    if let Some(pair) = &cli.plot_with_exact {
         let plan = ExactPlan::new(signal.samples.len()).map_err(cli::about(&path))?;
         let (full, _) =
             parallel::exact(signal.samples.clone(), fs, &plan).map_err(cli::about(&path))?;
         let top = PlotOptions::new("Exact FFT of the whole signal: full band");
-        plot_stacked(path, &[(&full, &top), (&r.spectrum, &plot)])?;
+        plot_stacked(pair, &[(&full, &top), (&r.spectrum, &plot)])?;
         log.stage(format!(
             "full band vs strided plot written: {}",
-            path.display()
+            pair.display()
         ));
     }
     cli::finish(&log, &cli.args, &r.spectrum, plot, rec)
