@@ -27,6 +27,10 @@ struct Cli {
     /// Also compute the single-thread realfft spectrum and compare.
     #[arg(long)]
     compare: bool,
+    /// Ask for 2 MiB pages for the FFT's work buffers (Linux advice; off by
+    /// default: see the crate README for what it measured).
+    #[arg(long)]
+    huge_pages: bool,
 }
 
 fn try_main() -> Result<(), BoxError> {
@@ -40,7 +44,9 @@ fn try_main() -> Result<(), BoxError> {
     let mut rec = Record::new("fft-05-parallel-exact");
     cli::record_info(&mut rec, &path, &signal.info);
     let t = Instant::now();
-    let plan = ExactPlan::new(n).map_err(cli::about(&path))?;
+    let plan = ExactPlan::new(n)
+        .map_err(cli::about(&path))?
+        .huge_pages(cli.huge_pages);
     let plan_s = s(t.elapsed());
     log.stage(format!("planned {} in {plan_s:.3} s", plan.describe()));
     let reference = cli
