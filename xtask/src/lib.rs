@@ -52,6 +52,11 @@ pub struct BenchOptions {
     /// Benchmark only this lesson's crates (repeatable).
     #[arg(long = "lesson", value_name = "ID")]
     pub lessons: Vec<String>,
+    /// fft: also the book-size lengths (267,193,080 and 2 × a prime near
+    /// it; minutes and ≈ 6 GB; run `cargo xtask gen-data --book-size` first
+    /// for the fused case).
+    #[arg(long)]
+    pub book_size: bool,
 }
 
 /// What `run_all` did.
@@ -185,9 +190,15 @@ pub fn bench(opts: &BenchOptions) -> Result<()> {
             cmd.args(["-p", c]);
         }
     }
+    if opts.book_size {
+        cmd.env("WAV_FFT_BENCH_BOOK", "1");
+    }
     let status = cmd.status().context("running cargo bench")?;
     if !status.success() {
         bail!("cargo bench failed ({status})");
+    }
+    if selected.iter().any(|l| l.id == "fft") {
+        lessons::bench_ratios(&root).print();
     }
     Ok(())
 }

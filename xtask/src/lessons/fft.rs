@@ -589,3 +589,60 @@ pub fn gen_data(opts: &GenDataOptions) -> Result<()> {
     }
     Ok(())
 }
+
+/// Median time of one criterion benchmark, seconds (`None` if it did not run).
+fn criterion_median(root: &std::path::Path, group: &str, id: &str) -> Option<f64> {
+    let path = root
+        .join("target/criterion")
+        .join(group)
+        .join(id)
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(v["median"]["point_estimate"].as_f64()? * 1e-9)
+}
+
+/// After `cargo bench -p wav-fft`: the ratios, from criterion's medians.
+/// Each pair (a smooth length, and 2 × a prime near it) ran in one run.
+pub fn bench_ratios(root: &std::path::Path) -> Table {
+    let mut t = Table::new(
+        "fft bench (criterion medians): exact parallel vs one thread of realfft",
+        &[
+            "N",
+            "realfft planned s",
+            "exact s",
+            "planned ÷ exact",
+            "realfft with plan s",
+            "with plan ÷ exact",
+            "fused mapped s",
+            "exact ÷ exact(smooth N)",
+        ],
+    );
+    let pairs = [
+        (2_646_000u64, 2 * 1_323_001u64),
+        (267_193_080, 2 * 133_596_563),
+    ];
+    for (smooth, awkward) in pairs {
+        let smooth_exact = criterion_median(root, &format!("fft-{smooth}"), "exact");
+        for n in [smooth, awkward] {
+            let g = format!("fft-{n}");
+            let Some(exact) = criterion_median(root, &g, "exact") else {
+                continue;
+            };
+            let planned = criterion_median(root, &g, "realfft-planned").unwrap_or(f64::NAN);
+            let unplanned = criterion_median(root, &g, "realfft-unplanned").unwrap_or(f64::NAN);
+            let fused = criterion_median(root, &g, "fused-mapped");
+            t.row(vec![
+                n.to_string(),
+                secs(planned),
+                secs(exact),
+                ratio(planned / exact),
+                secs(unplanned),
+                ratio(unplanned / exact),
+                fused.map_or("-".into(), secs),
+                smooth_exact.map_or("-".into(), |s| ratio(exact / s)),
+            ]);
+        }
+    }
+    t
+}

@@ -8,6 +8,7 @@ use crate::{Ctx, GenDataOptions};
 
 mod async_;
 mod fft;
+pub use fft::bench_ratios;
 mod pool;
 mod seq;
 mod shm;
