@@ -25,8 +25,9 @@
 //! process factoring everything, with `-n 2` on a 2-core machine both cores
 //! factor (a dealer that only dealt would leave one of them idle). The
 //! dealer thread mostly sleeps (it polls with `MPI_Improbe` and backs off
-//! to sleeps of up to a millisecond when nothing arrives), so it costs the
-//! compute thread little; MPI is initialised with `Threading::Funneled`
+//! to pauses of up to a millisecond when nothing arrives, waking at once
+//! when its own compute thread answers), so it costs the compute thread
+//! little; MPI is initialised with `Threading::Funneled`
 //! because only this thread calls it. The messages are the text lines of
 //! the process pool's protocol ([`crate::worker`]), sent as MPI messages
 //! instead of written to pipes.
@@ -44,7 +45,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -288,12 +289,20 @@ impl Backoff {
         self.since = Instant::now();
     }
 
-    fn pause(&self) {
+    /// How long to pause now (zero: only yield).
+    fn length(&self) -> Duration {
         let idle = self.since.elapsed();
         if idle < Duration::from_micros(200) {
-            std::thread::yield_now();
+            Duration::ZERO
         } else {
-            std::thread::sleep((idle / 4).min(Duration::from_millis(1)));
+            (idle / 4).min(Duration::from_millis(1))
+        }
+    }
+
+    fn pause(&self) {
+        match self.length() {
+            Duration::ZERO => std::thread::yield_now(),
+            d => std::thread::sleep(d),
         }
     }
 }
@@ -367,10 +376,17 @@ impl LocalWorker {
     }
 
     fn try_recv(&self) -> Option<String> {
-        match self.answers.try_recv() {
-            Ok(l) => Some(l),
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
+        self.answers.try_recv().ok()
+    }
+
+    /// Pauses the dealer for up to `pause`, waking at once if the thread
+    /// answers meanwhile (so rank 0's own items pay no polling delay).
+    fn wait(&self, pause: Duration) -> Option<String> {
+        if pause.is_zero() {
+            std::thread::yield_now();
+            return self.try_recv();
         }
+        self.answers.recv_timeout(pause).ok()
     }
 
     /// Closes the thread's input and joins it (call only when it is idle;
@@ -426,10 +442,7 @@ impl Collector<'_> {
                 Duration::ZERO,
             ),
             Ok(Answer::Error { message, .. }) => (Err(message), Duration::ZERO),
-            Ok(Answer::Panic(msg)) => (
-                Err(format!("panicked on rank {r}: {msg}")),
-                Duration::ZERO,
-            ),
+            Ok(Answer::Panic(msg)) => (Err(format!("panicked on rank {r}: {msg}")), Duration::ZERO),
             Err(e) => (Err(e), Duration::ZERO),
         };
         let item = ItemReport {
@@ -501,10 +514,11 @@ pub fn deal(
             .unwrap_or_else(|| default_item_limit(&tasks[index], opts.algorithm))
     };
     let mut backoff = Backoff::new();
+    let mut pending = None;
     loop {
         let mut progressed = false;
         // Rank 0's own thread.
-        if let Some(line) = local.try_recv() {
+        if let Some(line) = pending.take().or_else(|| local.try_recv()) {
             col.complete(0, peers[0], &line, &ranks)?;
             peers[0] = Peer::Idle;
             progressed = true;
@@ -585,7 +599,7 @@ pub fn deal(
         if progressed {
             backoff.reset();
         } else {
-            backoff.pause();
+            pending = local.wait(backoff.length());
         }
     }
     let wall = t0.elapsed();

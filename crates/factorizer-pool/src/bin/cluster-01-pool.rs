@@ -48,7 +48,10 @@ fn rank0(world: &SimpleCommunicator, cli: &Cli) -> Result<i32, Box<dyn std::erro
         Err(e) => {
             eprintln!("error: {e}");
             // Tell every rank to stop, so none waits for work in vain.
-            stop_or_abort(world, cluster::deal(world, &[], &RunOptions::default(), &mut |_, _| {}));
+            stop_or_abort(
+                world,
+                cluster::deal(world, &[], &RunOptions::default(), &mut |_, _| {}),
+            );
             return Ok(2);
         }
     };
@@ -97,7 +100,10 @@ fn main() {
     // A panic (the `panic` fault, caught: its item fails) is one line.
     std::panic::set_hook(Box::new(move |info| {
         let msg = factorizer_pool::thread_pool::panic_message(info.payload());
-        let at = info.location().map(|l| format!(" at {l}")).unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
         eprintln!("rank {rank} panicked{at}: {msg}");
     }));
     let code = match Cli::try_parse() {
