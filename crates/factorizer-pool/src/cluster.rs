@@ -729,10 +729,8 @@ mod tests {
     fn the_default_deadline_grows_with_the_naive_cost() {
         let quick = Task::list(&[12])[0];
         let slow = Task::list(&[crate::input::BOOK_INPUTS[0]])[0];
-        assert_eq!(
-            default_item_limit(&quick, Algorithm::Naive),
-            Duration::from_secs(60)
-        );
+        let q = default_item_limit(&quick, Algorithm::Naive).as_secs_f64();
+        assert!((60.0..60.001).contains(&q), "{q}");
         let s = default_item_limit(&slow, Algorithm::Naive).as_secs_f64();
         assert!((60.0 + 148.0..60.0 + 150.0).contains(&s), "{s}");
         assert_eq!(
