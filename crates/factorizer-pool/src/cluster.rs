@@ -23,11 +23,15 @@
 //!
 //! Rank 0 computes too, on a second thread: with `-n 1` the job is one
 //! process factoring everything, with `-n 2` on a 2-core machine both cores
-//! factor (a dealer that only dealt would leave one of them idle). The
-//! dealer thread mostly sleeps (it polls with `MPI_Improbe` and backs off
-//! to pauses of up to a millisecond when nothing arrives, waking at once
-//! when its own compute thread answers), so it costs the compute thread
-//! little; MPI is initialised with `Threading::Funneled`
+//! factor (a dealer that only dealt would leave one of them idle).
+//! `--dealer-only` (`rank0_computes == false`) makes rank 0 only deal —
+//! `-n 2` is then one worker behind an MPI round trip, the same shape as
+//! `pool-01 --workers 1`, which is how the lesson measures what a round
+//! trip costs. The
+//! dealer thread mostly sleeps (it polls with `MPI_Improbe`, spinning for
+//! half a millisecond after each message as MPI's own waits do, then
+//! backing off to pauses of up to a millisecond, waking at once when its
+//! own compute thread answers), so it costs the compute thread little; MPI is initialised with `Threading::Funneled`
 //! because only this thread calls it. The messages are the text lines of
 //! the process pool's protocol ([`crate::worker`]), sent as MPI messages
 //! instead of written to pipes.
@@ -272,8 +276,16 @@ impl ClusterRun {
     }
 }
 
-/// Polls politely: yields for the first 200 µs without news, then sleeps,
-/// longer and longer up to 1 ms.
+/// How long a waiting rank spins after its last message before it starts
+/// yielding the core (a reply comes within microseconds when both ranks
+/// have a core; on a busy machine a yield can cost a whole time slice).
+const SPIN_FOR: Duration = Duration::from_micros(500);
+/// How long it then yields before it starts sleeping.
+const YIELD_FOR: Duration = Duration::from_micros(500);
+
+/// Polls the way MPI itself waits, but boundedly: spins for [`SPIN_FOR`]
+/// without news, yields for [`YIELD_FOR`], then sleeps, longer and longer
+/// up to 1 ms.
 struct Backoff {
     since: Instant,
 }
@@ -289,19 +301,28 @@ impl Backoff {
         self.since = Instant::now();
     }
 
-    /// How long to pause now (zero: only yield).
+    /// How long to sleep now (zero: spin or yield, see [`Backoff::short`]).
     fn length(&self) -> Duration {
         let idle = self.since.elapsed();
-        if idle < Duration::from_micros(200) {
+        if idle < SPIN_FOR + YIELD_FOR {
             Duration::ZERO
         } else {
             (idle / 4).min(Duration::from_millis(1))
         }
     }
 
+    /// The pause without sleeping: a spin at first, then a yield.
+    fn short(&self) {
+        if self.since.elapsed() < SPIN_FOR {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+
     fn pause(&self) {
         match self.length() {
-            Duration::ZERO => std::thread::yield_now(),
+            Duration::ZERO => self.short(),
             d => std::thread::sleep(d),
         }
     }
@@ -379,13 +400,20 @@ impl LocalWorker {
         self.answers.try_recv().ok()
     }
 
-    /// Pauses the dealer for up to `pause`, waking at once if the thread
+    /// Pauses the dealer as `backoff` says, waking at once if the thread
     /// answers meanwhile (so rank 0's own items pay no polling delay).
-    fn wait(&self, pause: Duration) -> Option<String> {
-        if pause.is_zero() {
-            std::thread::yield_now();
-            return self.try_recv();
+    fn wait(&self, backoff: &Backoff) -> Option<String> {
+        match backoff.length() {
+            Duration::ZERO => {
+                backoff.short();
+                self.try_recv()
+            }
+            pause => self.wait_at_most(pause),
         }
+    }
+
+    /// Waits up to `pause` for the thread's answer.
+    fn wait_at_most(&self, pause: Duration) -> Option<String> {
         self.answers.recv_timeout(pause).ok()
     }
 
@@ -472,9 +500,12 @@ enum Peer {
 }
 
 /// Rank 0's side: deals `tasks` to every rank of `world` (itself included,
-/// on a second thread) one at a time, calls `on_done` as each item
-/// finishes, tells every rank to stop, and returns the items in input
-/// order.
+/// on a second thread, when `rank0_computes`) one at a time, calls
+/// `on_done` as each item finishes, tells every rank to stop, and returns
+/// the items in input order. With one rank, `rank0_computes` must be true
+/// (the program refuses `--dealer-only -n 1`), or no item would be done
+/// and `deal` would wait for a rank that does not exist until an item's
+/// deadline.
 ///
 /// With no tasks it only tells every rank to stop (what the program does
 /// after refusing bad input, so that no rank waits in vain).
@@ -489,6 +520,7 @@ pub fn deal(
     world: &SimpleCommunicator,
     tasks: &[Task],
     opts: &RunOptions,
+    rank0_computes: bool,
     on_done: &mut dyn FnMut(&ItemReport, &RankInfo),
 ) -> Result<ClusterRun, ClusterError> {
     let size = world.size().max(1) as usize;
@@ -523,7 +555,7 @@ pub fn deal(
             peers[0] = Peer::Idle;
             progressed = true;
         }
-        if matches!(peers[0], Peer::Idle) && local.available() {
+        if rank0_computes && matches!(peers[0], Peer::Idle) && local.available() {
             if let Some(index) = queue.pop_front() {
                 local.send(worker::task_line(index, opts.algorithm, &tasks[index]));
                 peers[0] = Peer::Busy {
@@ -599,7 +631,16 @@ pub fn deal(
         if progressed {
             backoff.reset();
         } else {
-            pending = local.wait(backoff.length());
+            // Spin only while another rank may answer; rank 0's own thread
+            // wakes the dealer through its channel.
+            let remote = peers[1..]
+                .iter()
+                .any(|p| matches!(p, Peer::Busy { .. } | Peer::Starting));
+            pending = if remote {
+                local.wait(&backoff)
+            } else {
+                local.wait_at_most(Duration::from_millis(1))
+            };
         }
     }
     let wall = t0.elapsed();

@@ -260,6 +260,37 @@ fn three_oversubscribed_ranks_share_the_balanced_list_and_draw_one_row_each() {
 }
 
 #[test]
+fn a_dealer_only_rank_0_leaves_every_item_to_the_others() {
+    let _l = lock();
+    let out = mpirun(
+        2,
+        &[
+            "--book",
+            "--algorithm",
+            "fast",
+            "--dealer-only",
+            "--json",
+            "-q",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let rec = record(&out);
+    assert_eq!(rec.metrics["items_per_rank"], serde_json::json!([0, 7]));
+    assert!(rec.metric_f64("overhead_remote_us").is_some());
+    let pool = Command::new(POOL)
+        .args(["--book", "--algorithm", "fast"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        results_block(&out.stdout),
+        results_block(&String::from_utf8_lossy(&pool.stdout))
+    );
+    let one = mpirun(1, &["--dealer-only", "12"]);
+    assert_eq!(one.code, Some(2));
+    assert!(first_error_line(&one.stderr).contains("--dealer-only"));
+}
+
+#[test]
 fn a_crashing_rank_ends_the_job_with_one_message_naming_item_and_rank() {
     let _l = lock();
     // Item 0 keeps rank 0 busy for a while; item 1 crashes its rank.

@@ -28,14 +28,21 @@ struct Cli {
     /// naive cost at the book's speed).
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
+    /// Rank 0 only deals (by default it also factors, on a second thread);
+    /// needs at least 2 ranks.
+    #[arg(long)]
+    dealer_only: bool,
     #[command(flatten)]
     out: OutputArgs,
 }
 
 /// The tasks and options, or pool-01's message for bad input.
-fn prepare(cli: &Cli) -> Result<(Vec<Task>, RunOptions), String> {
+fn prepare(cli: &Cli, ranks: i32) -> Result<(Vec<Task>, RunOptions), String> {
     if cli.pool.workers.is_some() {
         return Err("--workers: the workers of an MPI job are its ranks (mpirun -n N)".into());
+    }
+    if cli.dealer_only && ranks < 2 {
+        return Err("--dealer-only: with 1 rank nobody would factor (mpirun -n 2 or more)".into());
     }
     Ok((cli.pool.tasks()?, cli.pool.run_options(cli.timeout, true)?))
 }
@@ -43,28 +50,33 @@ fn prepare(cli: &Cli) -> Result<(Vec<Task>, RunOptions), String> {
 /// Rank 0: deal, print, draw, record. Returns the exit code.
 fn rank0(world: &SimpleCommunicator, cli: &Cli) -> Result<i32, Box<dyn std::error::Error>> {
     let log = cli.out.stage_log();
-    let (tasks, opts) = match prepare(cli) {
+    let (tasks, opts) = match prepare(cli, world.size()) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
             // Tell every rank to stop, so none waits for work in vain.
             stop_or_abort(
                 world,
-                cluster::deal(world, &[], &RunOptions::default(), &mut |_, _| {}),
+                cluster::deal(world, &[], &RunOptions::default(), true, &mut |_, _| {}),
             );
             return Ok(2);
         }
     };
     log.stage(format!(
-        "Running all: {} numbers ({} list, {}), {} ranks (rank 0 deals and computes)",
+        "Running all: {} numbers ({} list, {}), {} ranks (rank 0 deals{})",
         tasks.len(),
         cli.pool.list_name(),
         opts.algorithm,
-        world.size()
+        world.size(),
+        if cli.dealer_only {
+            " only"
+        } else {
+            " and computes"
+        }
     ));
     let run = stop_or_abort(
         world,
-        cluster::deal(world, &tasks, &opts, &mut |item, rank| {
+        cluster::deal(world, &tasks, &opts, !cli.dealer_only, &mut |item, rank| {
             println!("{}", ClusterRun::progress_line(item, rank));
         }),
     );
