@@ -592,12 +592,12 @@ pub fn gen_data(opts: &GenDataOptions) -> Result<()> {
 
 /// Median time of one criterion benchmark, seconds (`None` if it did not run).
 fn criterion_median(root: &std::path::Path, group: &str, id: &str) -> Option<f64> {
-    let path = root
-        .join("target/criterion")
-        .join(group)
-        .join(id)
-        .join("new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
+    // cargo bench puts criterion's output in the workspace's target; a
+    // bench binary run by hand from the crate folder puts it in the crate's.
+    let text = ["target/criterion", "crates/wav-fft/target/criterion"]
+        .iter()
+        .map(|d| root.join(d).join(group).join(id).join("new/estimates.json"))
+        .find_map(|p| std::fs::read_to_string(p).ok())?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     Some(v["median"]["point_estimate"].as_f64()? * 1e-9)
 }
