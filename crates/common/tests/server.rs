@@ -5,8 +5,17 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::download::FetchErrorKind;
-use common::http::{client, fetch};
+use common::http::client;
 use common::server::{Fault, Server, ServerConfig, ServerError};
+
+/// `common::http::fetch` with the default body limit.
+fn fetch(
+    c: &common::http::BlockingClient,
+    url: &str,
+    t: Duration,
+) -> Result<common::http::Fetched, common::download::FetchError> {
+    common::http::fetch(c, url, t, common::download::DEFAULT_MAX_BODY)
+}
 
 fn downloads() -> std::path::PathBuf {
     common::data::downloads_dir().expect("data/downloads")
@@ -195,4 +204,59 @@ fn ten_thousand_concurrent_connections() {
         "{N} requests sent in {sent_by:?}, all answered in {:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn a_huge_announced_body_is_refused_before_it_is_read() {
+    let liar = common::testing::ZeroServer::start(Some(3_000_000_000), 3_000_000_000).unwrap();
+    let c = client(Duration::from_secs(10)).unwrap();
+    let url = liar.base_url() + "/big.bin";
+    let t = Duration::from_secs(10);
+    let e = common::http::fetch_length(&c, &url, t, 1 << 20).unwrap_err();
+    assert_eq!(
+        e.kind,
+        FetchErrorKind::TooLarge {
+            limit: 1 << 20,
+            announced: Some(3_000_000_000)
+        }
+    );
+    assert!(e.to_string().starts_with(&url), "{e}");
+    let e = common::http::fetch(&c, &url, t, 1 << 20).unwrap_err();
+    assert!(
+        e.to_string().contains("over the limit of 1048576 bytes"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unannounced_endless_body_stops_at_the_limit() {
+    let liar = common::testing::ZeroServer::start(None, 3_000_000_000).unwrap();
+    let c = client(Duration::from_secs(10)).unwrap();
+    let url = liar.base_url() + "/endless.bin";
+    let t = Duration::from_secs(10);
+    let limit = 4 << 20;
+    let e = common::http::fetch(&c, &url, t, limit).unwrap_err();
+    assert_eq!(
+        e.kind,
+        FetchErrorKind::TooLarge {
+            limit,
+            announced: None
+        },
+        "{e}"
+    );
+    let e = common::http::fetch_length(&c, &url, t, limit).unwrap_err();
+    assert!(e.to_string().contains("stopped reading"), "{e}");
+    drop(c);
+    // Socket buffers hold a few MB at most: the client stopped reading.
+    assert!(liar.bytes_sent() < 64 << 20, "{}", liar.bytes_sent());
+}
+
+#[test]
+fn a_large_body_within_the_limit_is_counted_in_full() {
+    let n = 20 << 20;
+    let liar = common::testing::ZeroServer::start(Some(n), n).unwrap();
+    let c = client(Duration::from_secs(20)).unwrap();
+    let url = liar.base_url() + "/twenty.bin";
+    let got = common::http::fetch_length(&c, &url, Duration::from_secs(20), n).unwrap();
+    assert_eq!(got.length, n);
 }
