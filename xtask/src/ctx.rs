@@ -59,6 +59,65 @@ pub struct Run {
     pub wall: Duration,
 }
 
+/// How a program ended, for a person: `exit code 0`, or `killed by a
+/// signal (no exit code)`.
+pub fn exit_text(code: Option<i32>) -> String {
+    match code {
+        Some(c) => format!("exit code {c}"),
+        None => "killed by a signal (no exit code)".to_string(),
+    }
+}
+
+/// A value a record may lack, for a person: the value, or `missing`.
+pub fn or_missing<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "missing".to_string(), |v| v.to_string())
+}
+
+/// A record's errors, for a person: `no errors`, or `errors: a; b`.
+pub fn errors_text(errors: &[String]) -> String {
+    if errors.is_empty() {
+        "no errors".to_string()
+    } else {
+        format!("errors: {}", errors.join("; "))
+    }
+}
+
+/// A finished program run whose output need not end with a record.
+#[derive(Debug, Clone)]
+pub struct RawRun {
+    /// Everything it printed on stdout.
+    pub stdout: String,
+    /// Everything it printed on stderr.
+    pub stderr: String,
+    /// Its exit code (`None` if killed by a signal).
+    pub code: Option<i32>,
+    /// Wall time measured from outside.
+    pub wall: Duration,
+}
+
+/// How to install what the MPI lessons need (Debian, Ubuntu).
+pub const MPI_INSTALL: &str = "apt-get install openmpi-bin libopenmpi-dev libclang-dev";
+
+/// The `mpirun` found on `PATH`.
+///
+/// # Errors
+/// A one-line message saying it is missing and how to install Open MPI.
+pub fn mpirun() -> std::result::Result<PathBuf, String> {
+    mpirun_in(std::env::var_os("PATH").as_deref())
+}
+
+/// The `mpirun` found in the folders of `path` (a `PATH` value).
+///
+/// # Errors
+/// As [`mpirun`].
+pub fn mpirun_in(path: Option<&std::ffi::OsStr>) -> std::result::Result<PathBuf, String> {
+    path.into_iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join("mpirun"))
+        .find(|f| f.is_file())
+        .ok_or_else(|| format!("mpirun not found on PATH: install Open MPI ({MPI_INSTALL})"))
+}
+
 /// Where and how lessons run.
 #[derive(Debug)]
 pub struct Ctx {
@@ -211,29 +270,102 @@ impl Ctx {
             cmd.env(k, v);
         }
         let shown = format!("{program} {}", args.join(" "));
-        println!("  running {shown}");
-        let start = Instant::now();
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("starting {}", path.display()))?;
-        let guard = KillOnDrop(Some(child));
-        let output = self.wait(guard, &shown)?;
-        let wall = start.elapsed();
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        let record = Record::parse_last_line(&stdout).map_err(|e| {
+        Self::with_record(self.run_raw(cmd, &shown)?, &shown)
+    }
+
+    /// Parses the record of a finished run.
+    fn with_record(raw: RawRun, shown: &str) -> Result<Run> {
+        let record = Record::parse_last_line(&raw.stdout).map_err(|e| {
             anyhow::anyhow!(
                 "{shown}: {e}; its stderr said: {}",
-                stderr.lines().last().unwrap_or("(nothing)")
+                raw.stderr.lines().last().unwrap_or("(nothing)")
             )
         })?;
         Ok(Run {
             record,
-            stdout,
-            stderr,
-            code: output.status.code(),
-            wall,
+            stdout: raw.stdout,
+            stderr: raw.stderr,
+            code: raw.code,
+            wall: raw.wall,
         })
+    }
+
+    /// Starts `cmd`, waits for it (killing it after the timeout) and
+    /// returns what it printed, record or not.
+    fn run_raw(&self, mut cmd: Command, shown: &str) -> Result<RawRun> {
+        println!("  running {shown}");
+        let start = Instant::now();
+        let child = cmd.spawn().with_context(|| format!("starting {shown}"))?;
+        let guard = KillOnDrop(Some(child));
+        let output = self.wait(guard, shown)?;
+        Ok(RawRun {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            code: output.status.code(),
+            wall: start.elapsed(),
+        })
+    }
+
+    /// Runs `mpirun -n RANKS program args…` (an MPI program built with
+    /// its crate's `mpi` feature): as [`Ctx::run`] when `json`, else
+    /// without `--json` and without reading a record (for runs that are
+    /// meant to fail). Ranks are not bound to cores (rank 0 of the
+    /// lesson's programs runs two threads), more ranks than cores are
+    /// allowed, and `mpirun`'s own `--timeout` ends every rank before ours
+    /// would kill `mpirun` alone.
+    ///
+    /// # Errors
+    /// No `mpirun` ([`mpirun`]), or as [`Ctx::run`].
+    pub fn run_mpi(&self, ranks: usize, program: &str, args: &[&str]) -> Result<Run> {
+        let (cmd, shown) = self.mpi_command(ranks, program, args, true)?;
+        Self::with_record(self.run_raw(cmd, &shown)?, &shown)
+    }
+
+    /// As [`Ctx::run_mpi`], without `--json` and without a record.
+    ///
+    /// # Errors
+    /// No `mpirun`, or the program cannot start or times out.
+    pub fn run_mpi_raw(&self, ranks: usize, program: &str, args: &[&str]) -> Result<RawRun> {
+        let (cmd, shown) = self.mpi_command(ranks, program, args, false)?;
+        self.run_raw(cmd, &shown)
+    }
+
+    fn mpi_command(
+        &self,
+        ranks: usize,
+        program: &str,
+        args: &[&str],
+        json: bool,
+    ) -> Result<(Command, String)> {
+        let launcher = mpirun().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let path = self.bin(program)?;
+        let n = ranks.to_string();
+        let limit = self
+            .timeout
+            .saturating_sub(Duration::from_secs(5))
+            .as_secs()
+            .max(1);
+        let mut cmd = Command::new(launcher);
+        cmd.args(["-n", &n, "--bind-to", "none", "--oversubscribe"])
+            .args(["--timeout", &limit.to_string()])
+            .arg(&path)
+            .args(args);
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.current_dir(&self.root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Open MPI refuses root without these (CI runs as root), and
+            // some containers forbid its single-copy shared-memory path.
+            .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+            .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
+        Ok((
+            cmd,
+            format!("mpirun -n {ranks} {program} {}", args.join(" ")),
+        ))
     }
 
     fn wait(&self, mut guard: KillOnDrop, shown: &str) -> Result<std::process::Output> {
@@ -291,6 +423,31 @@ impl Drop for KillOnDrop {
         if let Some(mut c) = self.0.take() {
             let _ = c.kill();
             let _ = c.wait();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_users_read_has_no_rust_internals() {
+        assert_eq!(exit_text(Some(0)), "exit code 0");
+        assert_eq!(exit_text(None), "killed by a signal (no exit code)");
+        assert_eq!(or_missing(Some(288_998u64)), "288998");
+        assert_eq!(or_missing(None::<u64>), "missing");
+        assert_eq!(errors_text(&[]), "no errors");
+        assert_eq!(
+            errors_text(&["a: 404".into(), "b".into()]),
+            "errors: a: 404; b"
+        );
+        for s in [
+            exit_text(Some(1)),
+            or_missing(Some(3)),
+            errors_text(&["x".into()]),
+        ] {
+            assert!(!s.contains("Some(") && !s.contains("[\""), "{s}");
         }
     }
 }

@@ -20,7 +20,8 @@ pub use report::LessonReport;
 /// Options of `cargo xtask run-all`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RunOptions {
-    /// Run only this lesson (repeatable): seq, threads, async, pool, shm, fft.
+    /// Run only this lesson (repeatable): seq, threads, async, pool, shm, fft,
+    /// cluster.
     #[arg(long = "lesson", value_name = "ID")]
     pub lessons: Vec<String>,
     /// Bigger inputs closer to the book's (slower); the default is quick.
@@ -52,6 +53,11 @@ pub struct BenchOptions {
     /// Benchmark only this lesson's crates (repeatable).
     #[arg(long = "lesson", value_name = "ID")]
     pub lessons: Vec<String>,
+    /// fft: also the book-size lengths (267,193,080 and 2 × a prime near
+    /// it; minutes and ≈ 6 GB; run `cargo xtask gen-data --book-size` first
+    /// for the fused case).
+    #[arg(long)]
+    pub book_size: bool,
 }
 
 /// What `run_all` did.
@@ -102,13 +108,44 @@ pub fn select(ids: &[String]) -> Result<Vec<&'static lessons::Lesson>> {
         .collect())
 }
 
+/// Splits `selected` into the lessons this machine can run and one line
+/// for each it cannot (a missing tool such as `mpirun`, and how to install
+/// it). When the lessons were named (`explicit`, i.e. `--lesson`), a
+/// missing tool is an error instead.
+///
+/// # Errors
+/// A named lesson whose tool is missing, with that line.
+pub fn available(
+    selected: Vec<&'static lessons::Lesson>,
+    explicit: bool,
+    path: Option<&std::ffi::OsStr>,
+) -> Result<(Vec<&'static lessons::Lesson>, Vec<String>)> {
+    let mut kept = Vec::new();
+    let mut skipped = Vec::new();
+    for l in selected {
+        match lessons::missing_tool(l, path) {
+            None => kept.push(l),
+            Some(why) if explicit => bail!("lesson {}: {why}", l.id),
+            Some(why) => skipped.push(format!("skipped lesson {}: {why}", l.id)),
+        }
+    }
+    Ok((kept, skipped))
+}
+
 /// `cargo xtask run-all`: build, run, check, print, report.
 ///
 /// # Errors
 /// Unknown lesson, build failure, a report that cannot be written. A lesson
 /// whose program fails is reported as a failed check, and the others still run.
 pub fn run_all(opts: &RunOptions) -> Result<RunOutcome> {
-    let selected = select(&opts.lessons)?;
+    let (selected, skipped) = available(
+        select(&opts.lessons)?,
+        !opts.lessons.is_empty(),
+        std::env::var_os("PATH").as_deref(),
+    )?;
+    for line in &skipped {
+        println!("{line}");
+    }
     let ctx = Ctx::new(opts)?;
     if !opts.no_build {
         ctx.build(&selected)?;
@@ -185,9 +222,15 @@ pub fn bench(opts: &BenchOptions) -> Result<()> {
             cmd.args(["-p", c]);
         }
     }
+    if opts.book_size {
+        cmd.env("WAV_FFT_BENCH_BOOK", "1");
+    }
     let status = cmd.status().context("running cargo bench")?;
     if !status.success() {
         bail!("cargo bench failed ({status})");
+    }
+    if selected.iter().any(|l| l.id == "fft") {
+        lessons::bench_ratios(&root).print();
     }
     Ok(())
 }

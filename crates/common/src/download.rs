@@ -20,6 +20,14 @@ pub enum FetchErrorKind {
     Timeout(Duration),
     /// The server answered with an error status.
     Status(u16),
+    /// The body is longer than the caller's limit (announced so, or found
+    /// so while reading it: nothing past the limit is read).
+    TooLarge {
+        /// The limit, bytes.
+        limit: u64,
+        /// What `Content-Length` announced, when it did.
+        announced: Option<u64>,
+    },
     /// The body stopped before the announced length.
     Truncated {
         /// Bytes received.
@@ -55,6 +63,20 @@ impl fmt::Display for FetchErrorKind {
             FetchErrorKind::Truncated { got, expected } => {
                 write!(f, "body cut short: got {got} of {expected} bytes")
             }
+            FetchErrorKind::TooLarge {
+                limit,
+                announced: Some(n),
+            } => write!(
+                f,
+                "the server announced a body of {n} bytes, over the limit of {limit} bytes (raise it with --max-body-bytes)"
+            ),
+            FetchErrorKind::TooLarge {
+                limit,
+                announced: None,
+            } => write!(
+                f,
+                "body longer than the limit of {limit} bytes; stopped reading there (raise it with --max-body-bytes)"
+            ),
             FetchErrorKind::Body(why) => {
                 write!(f, "connection broken while reading the body ({why})")
             }
@@ -94,6 +116,75 @@ pub fn check_url(url: &str) -> Result<(), FetchError> {
         }
     } else {
         Err(unsupported("not an http:// or https:// URL".into()))
+    }
+}
+
+/// The default limit of one body's length (256 MiB): far above the lesson's
+/// files, far below what would hurt if a downloader kept a body. The
+/// downloaders only count bytes, so the limit bounds time, not memory.
+pub const DEFAULT_MAX_BODY: u64 = 256 * 1024 * 1024;
+
+/// Refuses a body whose announced length is over `limit`, before any of it
+/// is read.
+///
+/// ```
+/// use common::download::{check_announced, FetchErrorKind};
+/// assert!(check_announced("u", Some(10), 10).is_ok());
+/// assert!(check_announced("u", None, 10).is_ok());
+/// let e = check_announced("http://h/big", Some(3_000_000_000), 1024).unwrap_err();
+/// assert_eq!(e.kind, FetchErrorKind::TooLarge { limit: 1024, announced: Some(3_000_000_000) });
+/// assert!(e.to_string().starts_with("http://h/big: the server announced a body of 3000000000 bytes"));
+/// ```
+///
+/// # Errors
+/// `TooLarge` naming `url`, the announced length and the limit.
+pub fn check_announced(url: &str, announced: Option<u64>, limit: u64) -> Result<(), FetchError> {
+    match announced {
+        Some(n) if n > limit => Err(FetchError {
+            url: url.to_string(),
+            kind: FetchErrorKind::TooLarge {
+                limit,
+                announced: Some(n),
+            },
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a body once more than `limit` bytes of it arrived (`got` so far).
+///
+/// # Errors
+/// `TooLarge` naming `url` and the limit.
+pub fn check_received(url: &str, got: u64, limit: u64) -> Result<(), FetchError> {
+    if got > limit {
+        Err(FetchError {
+            url: url.to_string(),
+            kind: FetchErrorKind::TooLarge {
+                limit,
+                announced: None,
+            },
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Parses a body-size limit in bytes (`--max-body-bytes 1000000`): a whole
+/// number of at least 1.
+///
+/// ```
+/// assert_eq!(common::download::parse_max_body("1000"), Ok(1000));
+/// assert!(common::download::parse_max_body("0").is_err());
+/// assert!(common::download::parse_max_body("lots").is_err());
+/// ```
+///
+/// # Errors
+/// A message naming the value and what is expected.
+pub fn parse_max_body(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err("the body limit must be at least 1 byte".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a whole number of bytes")),
     }
 }
 

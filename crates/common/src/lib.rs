@@ -8,6 +8,7 @@
 //! - [`data`]: finds the workspace's `data/` folder from any working directory.
 //! - [`mem`]: the process's peak resident memory.
 //! - [`cli`]: the flags every program shares (`--json`, `--quiet`).
+//! - [`testing`]: a raw loopback server announcing huge bodies, for tests.
 //! - [`download`]: what every downloader returns ([`download::Summary`]) and
 //!   its error type, naming the URL and what went wrong.
 //!
@@ -27,6 +28,7 @@ pub mod download;
 pub mod mem;
 pub mod record;
 pub mod stage;
+pub mod testing;
 
 #[cfg(feature = "http-client")]
 pub mod http;

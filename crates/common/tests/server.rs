@@ -5,8 +5,17 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::download::FetchErrorKind;
-use common::http::{client, fetch};
+use common::http::client;
 use common::server::{Fault, Server, ServerConfig, ServerError};
+
+/// `common::http::fetch` with the default body limit.
+fn fetch(
+    c: &common::http::BlockingClient,
+    url: &str,
+    t: Duration,
+) -> Result<common::http::Fetched, common::download::FetchError> {
+    common::http::fetch(c, url, t, common::download::DEFAULT_MAX_BODY)
+}
 
 fn downloads() -> std::path::PathBuf {
     common::data::downloads_dir().expect("data/downloads")
@@ -189,10 +198,106 @@ fn ten_thousand_concurrent_connections() {
         }
     }
     assert_eq!(ok, N, "every connection got its file");
+    // The server's own gauge: how many requests it was answering at once.
+    // A server that served the connections one by one would show 1.
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /-/stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut stats = String::new();
+    s.read_to_string(&mut stats).unwrap();
+    let peak: usize = stats
+        .split("peak_in_flight ")
+        .nth(1)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak in {stats}"));
+    assert!(
+        peak >= N * 9 / 10,
+        "peak of requests answered at once: {peak} of {N} ({sent_by:?} to send them all)"
+    );
     // All were open together: every request was sent before the first
     // 1.5 s delay could have ended, unless sending alone took that long.
     eprintln!(
         "{N} requests sent in {sent_by:?}, all answered in {:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn delay_ms_is_capped_with_a_clear_400() {
+    let server = quick_server();
+    let c = client(Duration::from_secs(5)).unwrap();
+    let t = Duration::from_secs(5);
+    for (q, want) in [
+        (
+            "delay_ms=999999999999",
+            "delay_ms=999999999999 is too long: at most 60000 ms",
+        ),
+        ("delay_ms=60001", "at most 60000 ms"),
+        ("delay_ms=soon", "delay_ms='soon' is not a whole number"),
+    ] {
+        let url = server.url("intro.txt") + "?" + q;
+        // Uncapped, the request would wait for ever: the client's 5 s
+        // timeout would fail the test.
+        let resp = c.get(&url).send().unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{q}");
+        assert!(resp.text().unwrap().contains(want), "{q}");
+    }
+    let ok = fetch(&c, &(server.url("intro.txt") + "?delay_ms=5"), t).unwrap();
+    assert!(ok.elapsed >= Duration::from_millis(5));
+}
+
+#[test]
+fn a_huge_announced_body_is_refused_before_it_is_read() {
+    let liar = common::testing::ZeroServer::start(Some(3_000_000_000), 3_000_000_000).unwrap();
+    let c = client(Duration::from_secs(10)).unwrap();
+    let url = liar.base_url() + "/big.bin";
+    let t = Duration::from_secs(10);
+    let e = common::http::fetch_length(&c, &url, t, 1 << 20).unwrap_err();
+    assert_eq!(
+        e.kind,
+        FetchErrorKind::TooLarge {
+            limit: 1 << 20,
+            announced: Some(3_000_000_000)
+        }
+    );
+    assert!(e.to_string().starts_with(&url), "{e}");
+    let e = common::http::fetch(&c, &url, t, 1 << 20).unwrap_err();
+    assert!(
+        e.to_string().contains("over the limit of 1048576 bytes"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unannounced_endless_body_stops_at_the_limit() {
+    let liar = common::testing::ZeroServer::start(None, 3_000_000_000).unwrap();
+    let c = client(Duration::from_secs(10)).unwrap();
+    let url = liar.base_url() + "/endless.bin";
+    let t = Duration::from_secs(10);
+    let limit = 4 << 20;
+    let e = common::http::fetch(&c, &url, t, limit).unwrap_err();
+    assert_eq!(
+        e.kind,
+        FetchErrorKind::TooLarge {
+            limit,
+            announced: None
+        },
+        "{e}"
+    );
+    let e = common::http::fetch_length(&c, &url, t, limit).unwrap_err();
+    assert!(e.to_string().contains("stopped reading"), "{e}");
+    drop(c);
+    // Socket buffers hold a few MB at most: the client stopped reading.
+    assert!(liar.bytes_sent() < 64 << 20, "{}", liar.bytes_sent());
+}
+
+#[test]
+fn a_large_body_within_the_limit_is_counted_in_full() {
+    let n = 20 << 20;
+    let liar = common::testing::ZeroServer::start(Some(n), n).unwrap();
+    let c = client(Duration::from_secs(20)).unwrap();
+    let url = liar.base_url() + "/twenty.bin";
+    let got = common::http::fetch_length(&c, &url, Duration::from_secs(20), n).unwrap();
+    assert_eq!(got.length, n);
 }

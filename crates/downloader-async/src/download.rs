@@ -58,7 +58,7 @@ use std::time::{Duration, Instant};
 
 use common::StageLog;
 use common::download::{FetchError, FetchErrorKind, FileResult, Summary};
-use common::http::{check_length, check_url, classify};
+use common::http::{check_announced, check_length, check_received, check_url, classify};
 use futures_util::future::join_all;
 use tokio::sync::Semaphore;
 
@@ -128,6 +128,9 @@ pub struct Options {
     pub log: Option<StageLog>,
     /// Advanced by one for every finished request when set.
     pub progress: Option<indicatif::ProgressBar>,
+    /// The longest body accepted, bytes: an announced length over it is
+    /// refused before the body is read, and reading stops past it.
+    pub max_body: u64,
 }
 
 impl Default for Options {
@@ -138,6 +141,7 @@ impl Default for Options {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             log: None,
             progress: None,
+            max_body: common::download::DEFAULT_MAX_BODY,
         }
     }
 }
@@ -209,11 +213,13 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, FetchError> {
 ///
 /// # Errors
 /// [`FetchError`] naming `url`: connection failure, timeout, an error
-/// status, a body shorter than announced, a connection broken mid-body.
+/// status, a body shorter than announced or longer than `max_body`, a
+/// connection broken mid-body.
 pub async fn fetch_length(
     client: &reqwest::Client,
     url: &str,
     timeout: Duration,
+    max_body: u64,
 ) -> Result<u64, FetchError> {
     check_url(url)?;
     let mut resp = client
@@ -229,10 +235,14 @@ pub async fn fetch_length(
         });
     }
     let expected = resp.content_length();
+    check_announced(url, expected, max_body)?;
     let mut got = 0u64;
     loop {
         match resp.chunk().await {
-            Ok(Some(chunk)) => got += chunk.len() as u64,
+            Ok(Some(chunk)) => {
+                got += chunk.len() as u64;
+                check_received(url, got, max_body)?;
+            }
             Ok(None) => break,
             Err(e) => return Err(body_error(url, &e, timeout, got)),
         }
@@ -283,6 +293,7 @@ pub async fn fetch_length_bounded(
     client: &BoundedClient,
     url: &str,
     timeout: Duration,
+    max_body: u64,
 ) -> Result<u64, FetchError> {
     check_url(url)?;
     let error = |kind| FetchError {
@@ -297,7 +308,7 @@ pub async fn fetch_length_bounded(
     let uri: hyper::Uri = url
         .parse()
         .map_err(|e| error(FetchErrorKind::Unsupported(format!("bad URL: {e}"))))?;
-    match tokio::time::timeout(timeout, get_length_bounded(client, uri, url)).await {
+    match tokio::time::timeout(timeout, get_length_bounded(client, uri, url, max_body)).await {
         Ok(outcome) => outcome,
         Err(_elapsed) => Err(error(FetchErrorKind::Timeout(timeout))),
     }
@@ -308,6 +319,7 @@ async fn get_length_bounded(
     client: &BoundedClient,
     uri: hyper::Uri,
     url: &str,
+    max_body: u64,
 ) -> Result<u64, FetchError> {
     use http_body_util::BodyExt;
     use hyper::body::Body;
@@ -332,11 +344,15 @@ async fn get_length_bounded(
     let mut body = resp.into_body();
     // What reqwest's `content_length` reports: the announced length.
     let expected = body.size_hint().exact();
+    check_announced(url, expected, max_body)?;
     let mut got = 0u64;
     while let Some(frame) = body.frame().await {
         match frame {
             // The chunk is dropped here: its bytes go back to the buffer.
-            Ok(frame) => got += frame.data_ref().map_or(0, |d| d.len() as u64),
+            Ok(frame) => {
+                got += frame.data_ref().map_or(0, |d| d.len() as u64);
+                check_received(url, got, max_body)?;
+            }
             Err(e) => {
                 return Err(error(FetchErrorKind::Body(format!(
                     "{} after {got} bytes",
@@ -369,12 +385,13 @@ pub async fn downloader(
     url: &str,
     adder: &RefCell<Adder>,
     timeout: Duration,
+    max_body: u64,
 ) -> Result<u64, FetchError> {
     let length = match shared {
-        Some(c) => fetch_length(c, url, timeout).await?,
+        Some(c) => fetch_length(c, url, timeout, max_body).await?,
         None => {
             let own = client(timeout)?;
-            fetch_length(&own, url, timeout).await?
+            fetch_length(&own, url, timeout, max_body).await?
         }
     };
     // The borrow lasts for this line only: never across an `.await`.
@@ -433,13 +450,13 @@ pub async fn download_all_with_stats(
             peak.set(peak.get().max(in_flight.get()));
             let t0 = Instant::now();
             let outcome = match bounded {
-                Some(b) => fetch_length_bounded(b, url, opts.timeout)
+                Some(b) => fetch_length_bounded(b, url, opts.timeout, opts.max_body)
                     .await
                     .inspect(|&n| {
                         // As in `downloader`: never borrowed across an `.await`.
                         adder.borrow_mut().add(n);
                     }),
-                None => downloader(shared.as_ref(), url, adder, opts.timeout).await,
+                None => downloader(shared.as_ref(), url, adder, opts.timeout, opts.max_body).await,
             };
             in_flight.set(in_flight.get() - 1);
             if let Some(log) = &opts.log {

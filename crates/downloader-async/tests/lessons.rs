@@ -280,3 +280,55 @@ fn an_unreachable_server_is_a_connect_error() {
         }
     }
 }
+
+#[test]
+fn every_client_refuses_a_body_over_the_limit() {
+    let announced = common::testing::ZeroServer::start(Some(3_000_000_000), 3_000_000_000).unwrap();
+    let endless = common::testing::ZeroServer::start(None, 3_000_000_000).unwrap();
+    for client in [
+        ClientMode::Shared,
+        ClientMode::PerRequest,
+        ClientMode::BoundedBuffers,
+    ] {
+        let opts = Options {
+            timeout: ms(20_000),
+            client,
+            max_body: 4 << 20,
+            ..Options::default()
+        };
+        let urls = vec![
+            announced.base_url() + "/big.bin",
+            endless.base_url() + "/endless.bin",
+        ];
+        let summary = download::download_all(&urls, &opts).block();
+        assert_eq!(summary.succeeded(), 0, "{client:?}");
+        match &summary.files[0].outcome {
+            Err(e) => assert_eq!(
+                e.kind,
+                FetchErrorKind::TooLarge {
+                    limit: 4 << 20,
+                    announced: Some(3_000_000_000)
+                },
+                "{client:?}"
+            ),
+            other => panic!("{client:?}: {other:?}"),
+        }
+        match &summary.files[1].outcome {
+            Err(e) => assert_eq!(
+                e.kind,
+                FetchErrorKind::TooLarge {
+                    limit: 4 << 20,
+                    announced: None
+                },
+                "{client:?}"
+            ),
+            other => panic!("{client:?}: {other:?}"),
+        }
+    }
+    drop(announced);
+    assert!(
+        endless.bytes_sent() < 3 * (64 << 20),
+        "{}",
+        endless.bytes_sent()
+    );
+}

@@ -54,6 +54,8 @@ pub struct Options {
     pub timeout: Duration,
     /// Logs one stage line per file when set.
     pub log: Option<StageLog>,
+    /// The longest body accepted, bytes (bodies are counted, never kept).
+    pub max_body: u64,
 }
 
 impl Default for Options {
@@ -61,6 +63,7 @@ impl Default for Options {
         Options {
             timeout: common::http::DEFAULT_TIMEOUT,
             log: None,
+            max_body: common::download::DEFAULT_MAX_BODY,
         }
     }
 }
@@ -82,9 +85,9 @@ pub fn downloader(
     url: &str,
     adder: &mut Adder,
     timeout: Duration,
+    max_body: u64,
 ) -> Result<u64, FetchError> {
-    let fetched = common::http::fetch(client, url, timeout)?;
-    let length = fetched.body.len() as u64;
+    let length = common::http::fetch_length(client, url, timeout, max_body)?.length;
     adder.add(length);
     Ok(length)
 }
@@ -101,7 +104,7 @@ pub fn download_all(urls: &[String], opts: &Options) -> Result<Summary, FetchErr
     let mut files = Vec::with_capacity(urls.len());
     for url in urls {
         let t0 = Instant::now();
-        let outcome = downloader(&client, url, &mut adder, opts.timeout);
+        let outcome = downloader(&client, url, &mut adder, opts.timeout, opts.max_body);
         if let Some(log) = &opts.log {
             match &outcome {
                 Ok(n) => log.stage(format!("downloaded {url} ({n} bytes)")),

@@ -108,3 +108,61 @@ fn help_explains_the_program() {
     assert!(text.contains("one after another"), "{text}");
     assert!(text.contains("--base-url") && text.contains("--delay-ms") && text.contains("--json"));
 }
+
+/// Runs the program against a raw server announcing and sending `n` zero
+/// bytes; the test's own bound is the program's `--timeout`.
+fn against_zeros(
+    announce: Option<u64>,
+    send: u64,
+    extra: &[&str],
+) -> (Option<i32>, String, String) {
+    let liar = common::testing::ZeroServer::start(announce, send).unwrap();
+    let base = liar.base_url();
+    let mut args = vec![
+        "--base-url",
+        &base,
+        "--file",
+        "big.bin",
+        "--json",
+        "--quiet",
+        "--timeout",
+        "30",
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn a_large_body_is_counted_not_kept() {
+    // 64 MiB: kept (twice, as the old fetch did) it would be > 128 MiB.
+    let n = 64u64 << 20;
+    let (code, out, err) = against_zeros(Some(n), n, &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let rec = common::Record::parse_last_line(&out).unwrap();
+    assert_eq!(rec.metric_u64("total_bytes"), Some(n));
+    let peak = rec.peak_rss_bytes.expect("peak RSS on Linux");
+    assert!(peak < 48 << 20, "peak RSS {peak} bytes for a {n}-byte body");
+}
+
+#[test]
+fn a_server_announcing_three_gigabytes_is_refused_with_bounded_memory() {
+    let (code, out, err) = against_zeros(Some(3_000_000_000), 3_000_000_000, &[]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        err.contains("big.bin: the server announced a body of 3000000000 bytes, over the limit"),
+        "{err}"
+    );
+    let rec = common::Record::parse_last_line(&out).unwrap();
+    let peak = rec.peak_rss_bytes.expect("peak RSS on Linux");
+    assert!(peak < 48 << 20, "peak RSS {peak}");
+    // An endless unannounced body stops at --max-body-bytes.
+    let (code, out, err) = against_zeros(None, 3_000_000_000, &["--max-body-bytes", "8000000"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        err.contains("longer than the limit of 8000000 bytes"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["--max-body-bytes", "0"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("at least 1 byte"), "{err}");
+}

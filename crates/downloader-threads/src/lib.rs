@@ -140,6 +140,8 @@ pub struct Options {
     /// Worker threads of the [`pool`]; 0 means one per core. Ignored by
     /// [`per_thread`].
     pub workers: usize,
+    /// The longest body accepted, bytes (bodies are counted, never kept).
+    pub max_body: u64,
 }
 
 impl Default for Options {
@@ -149,6 +151,7 @@ impl Default for Options {
             log: None,
             adder: AdderKind::default(),
             workers: 0,
+            max_body: common::download::DEFAULT_MAX_BODY,
         }
     }
 }
@@ -205,11 +208,12 @@ pub fn downloader(
     url: &str,
     adder: &dyn SharedAdder,
     timeout: Duration,
+    max_body: u64,
     log: Option<&StageLog>,
 ) -> FileResult {
     let t0 = Instant::now();
-    let outcome = common::http::fetch(client, url, timeout).map(|fetched| {
-        let length = fetched.body.len() as u64;
+    let outcome = common::http::fetch_length(client, url, timeout, max_body).map(|counted| {
+        let length = counted.length;
         if let Some(log) = log {
             log.stage(format!("downloaded {url} ({length} bytes)"));
         }

@@ -43,7 +43,9 @@ pub fn download_all(urls: &[String], opts: &Options) -> Result<Summary, FetchErr
                 let (client, adder, log) = (&client, &*adder, opts.log.as_ref());
                 std::thread::Builder::new()
                     .name(format!("download-{i}"))
-                    .spawn_scoped(s, move || downloader(client, url, adder, opts.timeout, log))
+                    .spawn_scoped(s, move || {
+                        downloader(client, url, adder, opts.timeout, opts.max_body, log)
+                    })
             })
             .collect();
         // ...then join them all (the book's second loop).

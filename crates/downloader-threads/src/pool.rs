@@ -54,7 +54,14 @@ pub fn download_all(urls: &[String], opts: &Options) -> Result<Summary, FetchErr
                             // Take the next URL off the queue.
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(url) = urls.get(i) else { break };
-                            let r = downloader(client, url, adder, opts.timeout, opts.log.as_ref());
+                            let r = downloader(
+                                client,
+                                url,
+                                adder,
+                                opts.timeout,
+                                opts.max_body,
+                                opts.log.as_ref(),
+                            );
                             done.push((i, r));
                         }
                         done

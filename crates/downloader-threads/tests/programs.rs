@@ -331,3 +331,54 @@ fn bad_flags_are_refused_with_a_reason() {
         out.stderr
     );
 }
+
+#[test]
+fn large_bodies_are_counted_not_kept_by_threads_and_pool() {
+    // Three 32 MiB bodies at once: kept (twice, as the old fetch did) they
+    // would take > 192 MiB.
+    let n = 32u64 << 20;
+    let liar = common::testing::ZeroServer::start(Some(n), n).unwrap();
+    let base = liar.base_url();
+    let files = ["--file", "a.bin", "--file", "b.bin", "--file", "c.bin"];
+    for (p, extra) in [(DOWNLOAD, &[][..]), (POOL, &["--workers", "3"][..])] {
+        let mut args = vec!["--base-url", &base, "--json", "--quiet", "--timeout", "30"];
+        args.extend_from_slice(&files);
+        args.extend_from_slice(extra);
+        let out = run(p, &args);
+        assert_eq!(out.code, Some(0), "{p}: {}", out.stderr);
+        let rec = out.record();
+        assert_eq!(rec.metric_u64("bytes_received"), Some(3 * n), "{p}");
+        let peak = rec.peak_rss_bytes.expect("peak RSS on Linux");
+        assert!(peak < 64 << 20, "{p}: peak RSS {peak} bytes");
+    }
+}
+
+#[test]
+fn a_server_announcing_three_gigabytes_is_refused_by_threads_and_pool() {
+    let liar = common::testing::ZeroServer::start(Some(3_000_000_000), 3_000_000_000).unwrap();
+    let base = liar.base_url();
+    for p in [DOWNLOAD, POOL] {
+        let out = run(
+            p,
+            &[
+                "--base-url",
+                &base,
+                "--file",
+                "huge.bin",
+                "--file",
+                "huge.bin",
+                "--json",
+                "--quiet",
+            ],
+        );
+        assert_eq!(out.code, Some(1), "{p}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("huge.bin: the server announced a body of 3000000000 bytes"),
+            "{p}: {}",
+            out.stderr
+        );
+        let peak = out.record().peak_rss_bytes.expect("peak RSS on Linux");
+        assert!(peak < 64 << 20, "{p}: peak RSS {peak}");
+    }
+}

@@ -21,6 +21,20 @@ use crate::task::RunSummary;
 /// # Errors
 /// When the file cannot be written or the extension is neither.
 pub fn draw(path: &Path, panels: &[(String, &RunSummary)]) -> io::Result<()> {
+    draw_labelled(path, panels, None)
+}
+
+/// As [`draw`], with a name for each row (worker `i` is `rows[i]`, e.g.
+/// `host:rank` for the ranks of an MPI job) instead of `worker i`.
+///
+/// # Errors
+/// As [`draw`].
+pub fn draw_labelled(
+    path: &Path,
+    panels: &[(String, &RunSummary)],
+    rows: Option<&[String]>,
+) -> io::Result<()> {
+    let row_names = rows;
     let rows: usize = panels.iter().map(|(_, r)| r.workers.max(1)).sum();
     let size = (1100, (90 * panels.len() + 46 * rows + 40) as u32);
     let ext = path
@@ -34,12 +48,12 @@ pub fn draw(path: &Path, panels: &[(String, &RunSummary)]) -> io::Result<()> {
     match ext.as_str() {
         "png" => {
             let root = BitMapBackend::new(path, size).into_drawing_area();
-            draw_on(&root, panels).map_err(|e| err(e.to_string()))?;
+            draw_on(&root, panels, row_names).map_err(|e| err(e.to_string()))?;
             root.present().map_err(|e| err(e.to_string()))
         }
         "svg" => {
             let root = SVGBackend::new(path, size).into_drawing_area();
-            draw_on(&root, panels).map_err(|e| err(e.to_string()))?;
+            draw_on(&root, panels, row_names).map_err(|e| err(e.to_string()))?;
             root.present().map_err(|e| err(e.to_string()))
         }
         _ => Err(err("the file name must end in .png or .svg".into())),
@@ -61,6 +75,7 @@ type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::Er
 fn draw_on<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     panels: &[(String, &RunSummary)],
+    row_names: Option<&[String]>,
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let x_max = panels
@@ -76,7 +91,7 @@ fn draw_on<DB: DrawingBackend>(
         let ph = (h as usize * w / total) as u32;
         let (area, below) = rest.split_vertically(ph);
         rest = below;
-        draw_panel(&area, title, run, x_max)?;
+        draw_panel(&area, title, run, x_max, row_names)?;
     }
     Ok(())
 }
@@ -86,6 +101,7 @@ fn draw_panel<DB: DrawingBackend>(
     title: &str,
     run: &RunSummary,
     x_max: f64,
+    row_names: Option<&[String]>,
 ) -> DrawResult<DB> {
     let n = run.workers.max(1) as i32;
     let wall = run
@@ -101,7 +117,13 @@ fn draw_panel<DB: DrawingBackend>(
         .caption(caption, ("sans-serif", 20))
         .margin(10)
         .x_label_area_size(32)
-        .y_label_area_size(90)
+        .y_label_area_size(
+            row_names
+                .into_iter()
+                .flatten()
+                .map(|l| 8 * l.chars().count() as u32 + 20)
+                .fold(90, u32::max),
+        )
         .build_cartesian_2d(0.0..x_max, (0..n).into_segmented())?;
     chart
         .configure_mesh()
@@ -109,7 +131,9 @@ fn draw_panel<DB: DrawingBackend>(
         .x_desc("seconds since the first task was handed out")
         .y_labels(n as usize)
         .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) if *i < n => format!("worker {i}"),
+            SegmentValue::CenterOf(i) if *i < n => row_names
+                .and_then(|r| r.get(*i as usize).cloned())
+                .unwrap_or_else(|| format!("worker {i}")),
             _ => String::new(),
         })
         .label_style(("sans-serif", 14))

@@ -18,7 +18,9 @@
 //! - [`thread_pool`]: the same on threads, for the comparison;
 //! - [`by_hand`]: N children started and joined one by one;
 //! - [`gantt`]: the timeline of a run, as PNG or SVG;
-//! - [`cli`]: the flags and printing the programs share.
+//! - [`cli`]: the flags and printing the programs share;
+//! - `cluster` (feature `mpi`): the same pool as an MPI job, rank 0
+//!   dealing the items to every rank (the `cluster-01-pool` program).
 //!
 //! ```
 //! use factorizer_pool::{RunOptions, Task, thread_pool};
@@ -33,6 +35,8 @@ use std::time::Duration;
 
 pub mod by_hand;
 pub mod cli;
+#[cfg(feature = "mpi")]
+pub mod cluster;
 pub mod factor;
 pub mod factor128;
 pub mod gantt;

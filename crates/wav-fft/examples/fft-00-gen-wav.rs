@@ -29,6 +29,13 @@ struct Cli {
     /// Output file (default: data/generated/tones-60s.wav or tones-book.wav).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Exactly this many frames instead of --seconds (e.g. 2 × a prime:
+    /// an awkward length, as real recordings have).
+    #[arg(long, conflicts_with = "book_size")]
+    frames: Option<u64>,
+    /// Bits per sample: 16 or 24.
+    #[arg(long, default_value_t = 16)]
+    bits: u16,
     /// Rewrite the file even if it exists with the right size.
     #[arg(long)]
     force: bool,
@@ -44,11 +51,17 @@ fn try_main() -> Result<(), BoxError> {
     } else {
         (cli.seconds, QUICK_WAV)
     };
-    let path = match cli.out {
-        Some(p) => p,
-        None => common::data::generated_dir()?.join(name),
+    let frames = cli
+        .frames
+        .unwrap_or_else(|| (seconds * 44_100.0).round() as u64);
+    let path = match (cli.out, cli.frames) {
+        (Some(p), _) => p,
+        (None, Some(f)) => {
+            common::data::generated_dir()?.join(format!("recording-{f}-{}bit.wav", cli.bits))
+        }
+        (None, None) => common::data::generated_dir()?.join(name),
     };
-    let expected = 44 + 4 * (seconds * 44_100.0).round() as u64;
+    let expected = 44 + frames * 2 * u64::from(cli.bits / 8);
     let exists = std::fs::metadata(&path).is_ok_and(|m| m.len() == expected);
     if exists && !cli.force {
         log.stage(format!(
@@ -56,7 +69,11 @@ fn try_main() -> Result<(), BoxError> {
             path.display()
         ));
     } else {
-        log.stage(format!("writing {seconds} s to {}", path.display()));
+        log.stage(format!(
+            "writing {frames} frames of {}-bit stereo to {}",
+            cli.bits,
+            path.display()
+        ));
         let bar = ProgressBar::new(expected);
         bar.set_style(ProgressStyle::with_template(
             "{bar:40} {bytes}/{total_bytes} {eta}",
@@ -64,7 +81,7 @@ fn try_main() -> Result<(), BoxError> {
         if cli.output.quiet || cli.output.json {
             bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
-        generate::write_test_wav(&path, seconds, 44_100, &mut |done, _| {
+        generate::write_recording(&path, frames, 44_100, cli.bits, &mut |done, _| {
             bar.set_position(done)
         })?;
         bar.finish_and_clear();

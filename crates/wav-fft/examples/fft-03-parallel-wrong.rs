@@ -32,7 +32,8 @@ fn try_main() -> Result<(), BoxError> {
     log.stage(format!("loading {}", path.display()));
     let signal = wav::load_mono(&path)?;
     cli::log_info(&log, &signal.info);
-    let spec = parallel::contiguous_wrong(&signal.samples, signal.sample_rate, cli.parts)?;
+    let spec = parallel::contiguous_wrong(&signal.samples, signal.sample_rate, cli.parts)
+        .map_err(cli::about(&path))?;
     let fft = log.elapsed();
     log.stage(format!(
         "FFT of {} contiguous parts done (WRONG)",

@@ -39,7 +39,7 @@ fn try_main() -> Result<(), BoxError> {
     cli::log_info(&log, &signal.info);
     let fs = signal.sample_rate;
     let t = log.elapsed();
-    let r = parallel::strided(&signal.samples, fs, cli.parts)?;
+    let r = parallel::strided(&signal.samples, fs, cli.parts).map_err(cli::about(&path))?;
     let fft = log.elapsed() - t;
     log.stage(format!(
         "FFT of {} strided parts done ({} zero(s) padded)",
@@ -63,14 +63,15 @@ fn try_main() -> Result<(), BoxError> {
         cli.parts
     ));
     plot.marker = Some((r.nyquist_hz, format!("Nyquist {:.1} Hz", r.nyquist_hz)));
-    if let Some(path) = &cli.plot_with_exact {
-        let plan = ExactPlan::new(signal.samples.len())?;
-        let (full, _) = parallel::exact(signal.samples.clone(), fs, &plan)?;
+    if let Some(pair) = &cli.plot_with_exact {
+        let plan = ExactPlan::new(signal.samples.len()).map_err(cli::about(&path))?;
+        let (full, _) =
+            parallel::exact(signal.samples.clone(), fs, &plan).map_err(cli::about(&path))?;
         let top = PlotOptions::new("Exact FFT of the whole signal: full band");
-        plot_stacked(path, &[(&full, &top), (&r.spectrum, &plot)])?;
+        plot_stacked(pair, &[(&full, &top), (&r.spectrum, &plot)])?;
         log.stage(format!(
             "full band vs strided plot written: {}",
-            path.display()
+            pair.display()
         ));
     }
     cli::finish(&log, &cli.args, &r.spectrum, plot, rec)

@@ -15,7 +15,8 @@ use wav_fft::{spectrum, wav};
 mod support;
 
 /// The strided sub-FFTs of the book, recombined with twiddle factors
-/// (six-step FFT): rows of small FFTs on every core, so the plan takes
+/// (six-step FFT; Bluestein's chirp-z when N has no usable split): the DFT
+/// of exactly N samples, rows of small FFTs on every core, so the plan takes
 /// milliseconds. --compare also runs the single-thread realfft and reports
 /// the largest difference (floating-point rounding only) and the speed-up.
 #[derive(Parser)]
@@ -26,6 +27,10 @@ struct Cli {
     /// Also compute the single-thread realfft spectrum and compare.
     #[arg(long)]
     compare: bool,
+    /// Ask for 2 MiB pages for the FFT's work buffers (Linux advice; off by
+    /// default: see the crate README for what it measured).
+    #[arg(long)]
+    huge_pages: bool,
 }
 
 fn try_main() -> Result<(), BoxError> {
@@ -39,20 +44,14 @@ fn try_main() -> Result<(), BoxError> {
     let mut rec = Record::new("fft-05-parallel-exact");
     cli::record_info(&mut rec, &path, &signal.info);
     let t = Instant::now();
-    let plan = ExactPlan::new(n)?;
+    let plan = ExactPlan::new(n)
+        .map_err(cli::about(&path))?
+        .huge_pages(cli.huge_pages);
     let plan_s = s(t.elapsed());
-    log.stage(format!(
-        "planned N = {} = 2 × {} × {} ({} zeros padded)",
-        plan.fft_len,
-        plan.n1,
-        plan.n2,
-        plan.fft_len - n
-    ));
-    let reference = cli.compare.then(|| {
-        let mut x = signal.samples.clone();
-        x.resize(plan.fft_len, 0.0);
-        spectrum::realfft_spectrum(x, fs)
-    });
+    log.stage(format!("planned {} in {plan_s:.3} s", plan.describe()));
+    let reference = cli
+        .compare
+        .then(|| spectrum::realfft_spectrum(signal.samples.clone(), fs));
     if let Some((_, times)) = &reference {
         log.stage(format!(
             "single-thread realfft: plan {:.3} s, execute {:.3} s, magnitudes {:.3} s",
@@ -65,7 +64,7 @@ fn try_main() -> Result<(), BoxError> {
         rec.set("realfft_fft_s", s(times.execute + times.post));
     }
     let t = Instant::now();
-    let (spec, steps) = parallel::exact(signal.samples, fs, &plan)?;
+    let (spec, steps) = parallel::exact(signal.samples, fs, &plan).map_err(cli::about(&path))?;
     let exact_s = s(t.elapsed());
     for (name, d) in &steps {
         println!("  {name}: {:.3} s", s(*d));
@@ -74,7 +73,8 @@ fn try_main() -> Result<(), BoxError> {
         "exact parallel FFT done ({} threads)",
         rayon::current_num_threads()
     ));
-    rec.set("fft_len", plan.fft_len);
+    rec.set("fft_len", n);
+    rec.set("bluestein", plan.is_bluestein());
     rec.set("exact_plan_s", plan_s);
     rec.set("exact_fft_s", exact_s);
     rec.set("threads", rayon::current_num_threads());

@@ -3,9 +3,10 @@
 //! The exact FFT makes passes over two matrices of N/2 complex numbers
 //! (2 × 1.07 GB at the book's size). Fresh 4 KiB pages cost a fault each on
 //! first touch, and the transposing passes jump between rows ~90 KB apart,
-//! so with 4 KiB pages nearly every access misses the TLB. With
-//! `WAV_FFT_HUGE_PAGES=1` the map is advised `MADV_HUGEPAGE` (it is always
-//! aligned to 2 MiB) and gets 2 MiB pages where the kernel allows it.
+//! so with 4 KiB pages nearly every access misses the TLB. When the caller
+//! asks for it (`huge` in [`Buffer::zeroed`]; the exact FFT's
+//! `ExactPlan::huge_pages`), the map is advised `MADV_HUGEPAGE` (it is
+//! always aligned to 2 MiB) and gets 2 MiB pages where the kernel allows it.
 //! The map is zeroed by the kernel, and viewed as `[Complex<f32>]` or
 //! `[f32]` through `bytemuck` — no `unsafe` here.
 
@@ -28,22 +29,21 @@ impl std::fmt::Debug for Buffer {
 }
 
 impl Buffer {
-    /// `len` zero bytes.
+    /// `len` zero bytes; with `huge`, advised to use 2 MiB pages (Linux).
     ///
     /// # Errors
     /// When the system cannot map that much memory.
-    pub fn zeroed(len: usize) -> std::io::Result<Buffer> {
+    pub fn zeroed(len: usize, huge: bool) -> std::io::Result<Buffer> {
         let map = MmapMut::map_anon(len + HUGE)?;
         let addr = map.as_ptr() as usize;
         let offset = addr.next_multiple_of(HUGE) - addr;
-        // Measured on the course machine (a VM): the first touch of fresh
-        // huge pages cost more (≈1 s/GB) than the TLB misses they save, so
-        // they are opt-in: WAV_FFT_HUGE_PAGES=1.
         #[cfg(target_os = "linux")]
-        if std::env::var_os("WAV_FFT_HUGE_PAGES").is_some_and(|v| v == "1") {
+        if huge {
             // Advice only: without huge pages everything still works.
             let _ = map.advise(memmap2::Advice::HugePage);
         }
+        #[cfg(not(target_os = "linux"))]
+        let _ = huge;
         Ok(Buffer { map, offset, len })
     }
 
@@ -88,7 +88,7 @@ mod tests {
 
     #[test]
     fn zeroed_aligned_and_typed() {
-        let mut b = Buffer::zeroed(3 << 20).unwrap();
+        let mut b = Buffer::zeroed(3 << 20, false).unwrap();
         assert_eq!(b.bytes().as_ptr() as usize % HUGE, 0);
         assert!(b.bytes().iter().all(|&x| x == 0));
         b.complex_mut()[5] = Complex::new(1.5, -2.0);

@@ -4,7 +4,10 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// What can go wrong reading a WAV file or computing a spectrum.
+///
+/// New variants may be added (`#[non_exhaustive]`): match with a `_` arm.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// The file could not be opened or read.
     Io {
@@ -26,6 +29,16 @@ pub enum Error {
         path: PathBuf,
         /// The format found.
         what: String,
+    },
+    /// A WAV file whose format tag (µ-law, A-law, ADPCM, MP3, …) this crate
+    /// does not decode.
+    FormatTag {
+        /// The file.
+        path: PathBuf,
+        /// The format tag (for EXTENSIBLE, its sub-format's).
+        tag: u16,
+        /// The format's name, when it is a known one.
+        name: Option<&'static str>,
     },
     /// The data chunk claims more bytes than the file holds.
     Truncated {
@@ -92,13 +105,19 @@ impl fmt::Display for Error {
             Error::Unsupported { path, what } => {
                 write!(f, "{}: unsupported WAV format: {what}", path.display())
             }
+            Error::FormatTag { path, tag, name } => write!(
+                f,
+                "{}: unsupported WAV format tag 0x{tag:04X} ({}): only PCM and IEEE float are read",
+                path.display(),
+                name.unwrap_or("unknown")
+            ),
             Error::Truncated {
                 path,
                 claimed,
                 present,
             } => write!(
                 f,
-                "{}: truncated WAV file: the header announces {claimed} bytes of audio but only {present} follow it",
+                "{}: truncated WAV file: the header announces {claimed} bytes of audio but only {present} follow it (ReadOptions::allow_truncated reads the whole frames present)",
                 path.display()
             ),
             Error::Empty { path } => {

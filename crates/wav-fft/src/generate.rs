@@ -1,5 +1,5 @@
 //! Deterministic test WAVs: tones at known frequencies plus a little noise,
-//! 16-bit stereo, so a spectrum's peaks can be checked without music.
+//! 16- or 24-bit stereo, so a spectrum's peaks can be checked without music.
 //!
 //! The same duration always gives the same bytes (the noise is seeded per
 //! block, so the parallel generation does not change it).
@@ -89,7 +89,30 @@ pub fn write_test_wav(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(), Error> {
     let frames = (seconds * f64::from(sample_rate)).round() as u64;
-    let data_len = frames * 4;
+    write_recording(path, frames, sample_rate, 16, progress)
+}
+
+/// Like [`write_test_wav`], but exactly `frames` frames of `bits`-bit
+/// (16 or 24) stereo PCM — e.g. an awkward length such as 2 × a prime, as
+/// real recordings have.
+///
+/// # Errors
+/// As [`write_test_wav`]; [`Error::Unsupported`] for other depths.
+pub fn write_recording(
+    path: &Path,
+    frames: u64,
+    sample_rate: u32,
+    bits: u16,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(), Error> {
+    if bits != 16 && bits != 24 {
+        return Err(Error::Unsupported {
+            path: path.into(),
+            what: format!("writing {bits}-bit samples (16 or 24 only)"),
+        });
+    }
+    let bytes = u64::from(bits / 8);
+    let data_len = frames * 2 * bytes;
     if frames == 0 || data_len > u64::from(u32::MAX) - 36 {
         return Err(Error::TooShort {
             samples: frames as usize,
@@ -98,7 +121,7 @@ pub fn write_test_wav(
     }
     let io = |e| Error::io(path, e);
     let mut w = BufWriter::with_capacity(1 << 20, File::create(path).map_err(io)?);
-    w.write_all(&header(sample_rate, data_len as u32))
+    w.write_all(&header(sample_rate, data_len as u32, bits))
         .map_err(io)?;
     let blocks = frames.div_ceil(BLOCK as u64) as usize;
     // Generate a few blocks in parallel, write them in order.
@@ -111,7 +134,7 @@ pub fn write_test_wav(
             .map(|b| {
                 let start = b as u64 * BLOCK as u64;
                 let n = (frames - start).min(BLOCK as u64) as usize;
-                block(start, n, sample_rate, b as u64)
+                block(start, n, sample_rate, b as u64, bits)
             })
             .collect();
         for buf in bufs {
@@ -124,7 +147,8 @@ pub fn write_test_wav(
     Ok(())
 }
 
-fn header(sample_rate: u32, data_len: u32) -> [u8; 44] {
+fn header(sample_rate: u32, data_len: u32, bits: u16) -> [u8; 44] {
+    let align = 2 * (bits / 8);
     let mut h = [0u8; 44];
     h[0..4].copy_from_slice(b"RIFF");
     h[4..8].copy_from_slice(&(36 + data_len).to_le_bytes());
@@ -134,16 +158,16 @@ fn header(sample_rate: u32, data_len: u32) -> [u8; 44] {
     h[20..22].copy_from_slice(&1u16.to_le_bytes()); // PCM
     h[22..24].copy_from_slice(&2u16.to_le_bytes()); // stereo
     h[24..28].copy_from_slice(&sample_rate.to_le_bytes());
-    h[28..32].copy_from_slice(&(sample_rate * 4).to_le_bytes());
-    h[32..34].copy_from_slice(&4u16.to_le_bytes());
-    h[34..36].copy_from_slice(&16u16.to_le_bytes());
+    h[28..32].copy_from_slice(&(sample_rate * u32::from(align)).to_le_bytes());
+    h[32..34].copy_from_slice(&align.to_le_bytes());
+    h[34..36].copy_from_slice(&bits.to_le_bytes());
     h[36..40].copy_from_slice(b"data");
     h[40..44].copy_from_slice(&data_len.to_le_bytes());
     h
 }
 
-/// `n` stereo 16-bit frames starting at frame `start`.
-fn block(start: u64, n: usize, sample_rate: u32, seed: u64) -> Vec<u8> {
+/// `n` stereo frames of `bits` (16 or 24) starting at frame `start`.
+fn block(start: u64, n: usize, sample_rate: u32, seed: u64, bits: u16) -> Vec<u8> {
     let fs = f64::from(sample_rate);
     let mut left = vec![0f64; n];
     let mut right = vec![0f64; n];
@@ -166,11 +190,14 @@ fn block(start: u64, n: usize, sample_rate: u32, seed: u64) -> Vec<u8> {
         }
     }
     let mut rng = XorShift((0x9E37_79B9_7F4A_7C15 ^ seed.wrapping_mul(0xD1B5_4A32_D192_ED03)) | 1);
-    let mut out = Vec::with_capacity(n * 4);
+    let bytes = usize::from(bits / 8);
+    let full = f64::from((1u32 << (bits - 1)) - 1);
+    let mut out = Vec::with_capacity(n * 2 * bytes);
     for i in 0..n {
         for v in [left[i], right[i]] {
-            let x = (v + NOISE * rng.uniform()) * 32767.0;
-            out.extend_from_slice(&(x.round().clamp(-32768.0, 32767.0) as i16).to_le_bytes());
+            let x = (v + NOISE * rng.uniform()) * full;
+            let q = x.round().clamp(-full - 1.0, full) as i32;
+            out.extend_from_slice(&q.to_le_bytes()[..bytes]);
         }
     }
     out
@@ -196,14 +223,33 @@ mod tests {
 
     #[test]
     fn blocks_are_deterministic_and_continuous() {
-        let a = block(0, 1000, 44_100, 0);
-        let b = block(0, 1000, 44_100, 0);
+        let a = block(0, 1000, 44_100, 0, 16);
+        let b = block(0, 1000, 44_100, 0, 16);
         assert_eq!(a, b);
         // A block starting at frame 500 continues the tones (noise differs).
-        let c = block(500, 10, 44_100, 7);
+        let c = block(500, 10, 44_100, 7, 16);
         let sample = |buf: &[u8], i: usize| i16::from_le_bytes([buf[4 * i], buf[4 * i + 1]]);
         let diff = (i32::from(sample(&a, 500)) - i32::from(sample(&c, 0))).abs();
         assert!(diff <= (2.0 * NOISE * 32767.0) as i32 + 2, "{diff}");
+    }
+
+    #[test]
+    fn a_24_bit_recording_reads_back_as_the_16_bit_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.wav"), dir.path().join("b.wav"));
+        write_recording(&a, 2 * 1009, 44_100, 16, &mut |_, _| {}).unwrap();
+        write_recording(&b, 2 * 1009, 44_100, 24, &mut |_, _| {}).unwrap();
+        let (x, y) = (
+            crate::wav::load_mono(&a).unwrap(),
+            crate::wav::load_mono(&b).unwrap(),
+        );
+        assert_eq!(y.info.bits, 24);
+        assert_eq!(x.samples.len(), 2018);
+        assert_eq!(y.samples.len(), 2018);
+        for (u, v) in x.samples.iter().zip(&y.samples) {
+            assert!((u - v).abs() < 1e-4, "{u} {v}");
+        }
+        assert!(write_recording(&a, 10, 44_100, 12, &mut |_, _| {}).is_err());
     }
 
     #[test]

@@ -23,11 +23,12 @@ pub const A_TICKS: [f64; 10] = [
 ];
 
 /// Magnitudes of a spectrum: `mags[k]` is |X\[k\]| at `k * bin_hz` Hz, for
-/// `k` from 0 (0 Hz) up to, not including, half the FFT length — the
-/// book's `FFT[:N // 2]`.
+/// `k` from 0 (0 Hz, DC) to N/2 included (the Nyquist frequency when N is
+/// even): N/2 + 1 bins, what numpy's `rfft` returns. (The book keeps
+/// `FFT[:N // 2]`; its plots only show the audible band, see [`Spectrum::band`].)
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spectrum {
-    /// Hz between two bins (sample rate / FFT length).
+    /// Hz between two bins (sample rate / N, N the number of samples).
     pub bin_hz: f64,
     /// One magnitude per bin, starting at 0 Hz.
     pub mags: Magnitudes,
@@ -140,7 +141,12 @@ impl Spectrum {
     /// including 0 Hz.
     pub fn band(&self, lo: f64, hi: f64) -> Range<usize> {
         let n = self.mags.len();
-        let first = ((lo / self.bin_hz).floor() as usize + 1).clamp(1, n);
+        if n == 0 {
+            return 0..0;
+        }
+        let first = ((lo / self.bin_hz).floor() as usize)
+            .saturating_add(1)
+            .clamp(1, n);
         let mut last = ((hi / self.bin_hz).ceil() as usize).clamp(first, n);
         if last > first && self.freq(last - 1) >= hi {
             last -= 1;
@@ -274,7 +280,8 @@ fn offer(best: &mut Vec<(usize, f32)>, n: usize, sep: usize, k: usize, v: f32) {
 }
 
 /// The book's simple FFT: one real-input FFT (realfft) of the whole signal,
-/// single-threaded, then magnitudes. Takes the signal by value: realfft uses
+/// single-threaded, then magnitudes of bins 0..=N/2 (an empty signal gives
+/// no bins). Takes the signal by value: realfft uses
 /// it as scratch, and the magnitudes are written back into its memory, so
 /// the peak is the signal plus the complex output.
 ///
@@ -288,6 +295,13 @@ fn offer(best: &mut Vec<(usize, f32)>, n: usize, sep: usize, k: usize, v: f32) {
 /// ```
 pub fn realfft_spectrum(mut signal: Vec<f32>, sample_rate: u32) -> (Spectrum, FftTimes) {
     let n = signal.len();
+    if n == 0 {
+        let spec = Spectrum {
+            bin_hz: f64::from(sample_rate),
+            mags: Vec::new().into(),
+        };
+        return (spec, FftTimes::default());
+    }
     let t = Instant::now();
     let mut planner = RealFftPlanner::<f32>::new();
     let fft = planner.plan_fft_forward(n);
@@ -300,11 +314,11 @@ pub fn realfft_spectrum(mut signal: Vec<f32>, sample_rate: u32) -> (Spectrum, Ff
     drop(scratch);
     let execute = t.elapsed();
     let t = Instant::now();
-    let half = n / 2;
-    signal.truncate(half);
+    let bins = n / 2 + 1;
+    signal.truncate(bins);
     signal
         .par_iter_mut()
-        .zip(&out[..half])
+        .zip(&out[..bins])
         .for_each(|(m, c)| *m = (c.re * c.re + c.im * c.im).sqrt());
     drop(out);
     let spec = Spectrum {
@@ -339,6 +353,20 @@ mod tests {
         assert_eq!(s.band(0.0, 5.0), 1..5);
         assert_eq!(s.band(20.5, 30.5), 21..31);
         assert_eq!(s.band(900.0, 5000.0), 901..1000);
+        assert_eq!(spec(0, 1.0).band(20.0, 30.0), 0..0);
+        assert_eq!(spec(1, 1.0).band(20.0, 30.0), 1..1);
+    }
+
+    #[test]
+    fn realfft_spectrum_has_dc_and_nyquist() {
+        let (s, _) = realfft_spectrum(vec![1.0, -1.0, 1.0, -1.0], 4);
+        assert_eq!(s.mags.len(), 3);
+        assert_eq!(&s.mags[..], &[0.0, 0.0, 4.0]);
+        let (s, _) = realfft_spectrum(vec![0.5], 4);
+        assert_eq!(&s.mags[..], &[0.5]);
+        let (s, _) = realfft_spectrum(vec![], 4);
+        assert!(s.mags.is_empty());
+        assert!(s.peaks(3, 0.0, 10.0).is_empty());
     }
 
     #[test]

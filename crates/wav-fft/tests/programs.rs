@@ -161,3 +161,158 @@ fn a_bad_file_is_one_line_naming_it_and_no_panic() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+/// A stereo 16-bit WAV of `frames` frames (a tone in the left channel).
+fn tiny_wav(dir: &Path, frames: usize) -> String {
+    let path = dir.join(format!("tiny-{frames}.wav"));
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 44_100,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    for i in 0..frames {
+        w.write_sample((10_000.0 * (i as f64 * 0.9).sin()) as i16)
+            .unwrap();
+        w.write_sample(((i * 7919) % 20_000) as i16 - 10_000)
+            .unwrap();
+    }
+    w.finalize().unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// What a program did with a file: its record, or its one-line error.
+fn outcome(bin: &str, args: &[&str], file: &str) -> Result<Record, String> {
+    let out = run(bin, args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!err.contains("panicked"), "{bin} {args:?}: {err}");
+    match out.status.code() {
+        Some(0) => Ok(record(&out)),
+        Some(1) => {
+            assert!(err.starts_with("error: "), "{bin} {args:?}: {err}");
+            assert!(err.contains(file), "{bin} {args:?}: names the file: {err}");
+            assert_eq!(err.lines().count(), 1, "{bin} {args:?}: {err}");
+            Err(err)
+        }
+        other => panic!("{bin} {args:?}: exit {other:?}: {err}"),
+    }
+}
+
+#[test]
+fn tiny_files_give_a_result_or_a_clear_error_in_every_program() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("tiny.png");
+    let png = png.to_str().unwrap();
+    for frames in [0usize, 1, 2, 3, 5] {
+        let wav = tiny_wav(dir.path(), frames);
+        let mut bins = Vec::new();
+        for name in [
+            "fft-01-simple",
+            "fft-02-plot-envelope",
+            "fft-05-parallel-exact",
+            "fft-06-mix-while-reading",
+        ] {
+            let args = [wav.as_str(), "--plot", png, "--json", "-q"];
+            let extra = if name == "fft-05-parallel-exact" {
+                vec!["--compare"]
+            } else {
+                vec![]
+            };
+            let all: Vec<&str> = args.iter().copied().chain(extra).collect();
+            match outcome(&exe(name), &all, &wav) {
+                Ok(r) => {
+                    assert!(frames > 0, "{name}: a spectrum of nothing");
+                    assert!(r.ok, "{name}");
+                    assert_eq!(r.metric_u64("frames"), Some(frames as u64), "{name}");
+                    // Bins of fs/N, k = 0..=N/2; the audible ones strictly
+                    // inside 20 Hz–20 kHz.
+                    let bin = 44_100.0 / frames as f64;
+                    let got = r.metric_f64("bin_hz").unwrap();
+                    assert!((got - bin).abs() <= 1e-12 * bin, "{name}: {got}");
+                    let audible = (1..=frames / 2)
+                        .filter(|&k| (20.0..20_000.0).contains(&(k as f64 * bin)))
+                        .count();
+                    assert_eq!(
+                        r.metric_u64("audible_points"),
+                        Some(audible as u64),
+                        "{name}"
+                    );
+                    bins.push((name, r.metric_f64("max_freq_hz").unwrap()));
+                }
+                Err(e) => assert_eq!(frames, 0, "{name} on {frames} frames: {e}"),
+            }
+        }
+        if frames > 0 {
+            // Bins 0..=N/2 in every program: the last one at fs·⌊N/2⌋/N.
+            let top = 44_100.0 * (frames / 2) as f64 / frames as f64;
+            for (name, f) in &bins {
+                assert!((f - top).abs() < 1e-6, "{name}: {f} vs {top}");
+            }
+        }
+        // Fewer frames than parts: a clear error naming the file, or a
+        // correct result when there are enough.
+        for (name, parts) in [
+            ("fft-03-parallel-wrong", "2"),
+            ("fft-04-parallel-strided", "8"),
+        ] {
+            let r = outcome(&exe(name), &[&wav, "--parts", parts, "--json", "-q"], &wav);
+            let enough = if name == "fft-03-parallel-wrong" {
+                frames >= 3
+            } else {
+                frames >= 32
+            };
+            assert_eq!(
+                r.is_ok(),
+                enough,
+                "{name} --parts {parts} on {frames} frames: {r:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn odd_and_awkward_lengths_agree_in_fft01_fft05_fft06() {
+    let dir = tempfile::tempdir().unwrap();
+    // 2 × a prime frames (Bluestein) and an odd length, 16-bit stereo.
+    for frames in [2 * 10_007, 44_101] {
+        let wav = tiny_wav(dir.path(), frames);
+        let runs: Vec<Record> = [
+            "fft-01-simple",
+            "fft-05-parallel-exact",
+            "fft-06-mix-while-reading",
+        ]
+        .iter()
+        .map(|name| {
+            let out = run(&exe(name), &[&wav, "--peaks", "4", "--json", "-q"]);
+            assert!(out.status.success(), "{name}: {out:?}");
+            record(&out)
+        })
+        .collect();
+        let bin = runs[0].metric_f64("bin_hz").unwrap();
+        assert!((bin - 44_100.0 / frames as f64).abs() < 1e-12, "{bin}");
+        let peaks = |r: &Record| -> Vec<(f64, f64)> {
+            r.metrics["peaks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+                .collect()
+        };
+        let reference = peaks(&runs[0]);
+        assert_eq!(reference.len(), 4);
+        for r in &runs[1..] {
+            assert_eq!(r.metric_f64("bin_hz"), Some(bin), "{}", r.program);
+            let p = peaks(r);
+            assert_eq!(p.len(), reference.len(), "{}", r.program);
+            for (a, b) in p.iter().zip(&reference) {
+                assert_eq!(a.0, b.0, "{}: peak frequencies", r.program);
+                assert!(
+                    (a.1 - b.1).abs() <= 1e-4 * b.1,
+                    "{}: {a:?} vs {b:?}",
+                    r.program
+                );
+            }
+        }
+    }
+}

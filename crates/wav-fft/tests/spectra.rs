@@ -34,9 +34,7 @@ fn simple_spectrum_peaks_at_the_tones() {
 fn exact_parallel_equals_sequential() {
     let x = signal();
     let plan = ExactPlan::new(x.samples.len()).unwrap();
-    let mut padded = x.samples.clone();
-    padded.resize(plan.fft_len, 0.0);
-    let (reference, _) = realfft_spectrum(padded, x.sample_rate);
+    let (reference, _) = realfft_spectrum(x.samples.clone(), x.sample_rate);
     let (exact, steps) = parallel::exact(x.samples, x.sample_rate, &plan).unwrap();
     assert_eq!(steps.len(), 2);
     let err = exact.max_relative_error(&reference);
@@ -85,7 +83,8 @@ fn strided_split_stops_at_nyquist_and_aliases() {
     let r = parallel::strided(&x.samples, x.sample_rate, 4).unwrap();
     assert_eq!(r.padded, 2);
     assert_eq!(r.nyquist_hz, 44_100.0 / 8.0);
-    assert!(r.spectrum.max_freq() <= r.nyquist_hz);
+    // Bins 0..=len/2: the last one is the sub-signals' Nyquist frequency.
+    assert!((r.spectrum.max_freq() - r.nyquist_hz).abs() < 1e-9 * r.nyquist_hz);
     let found: Vec<f64> = r
         .spectrum
         .peaks(7, FREQ_MIN, FREQ_MAX)
@@ -105,5 +104,5 @@ fn too_short_signals_are_errors_not_panics() {
     let x = vec![0.5f32; 10];
     assert!(parallel::strided(&x, 8000, 8).is_err());
     assert!(parallel::contiguous_wrong(&x[..1], 8000, 2).is_err());
-    assert!(ExactPlan::new(4).is_err());
+    assert!(ExactPlan::new(0).is_err());
 }

@@ -7,7 +7,9 @@ use crate::report::LessonReport;
 use crate::{Ctx, GenDataOptions};
 
 mod async_;
+mod cluster;
 mod fft;
+pub use fft::bench_ratios;
 mod pool;
 mod seq;
 mod shm;
@@ -40,7 +42,18 @@ pub static ALL: &[Lesson] = &[
     pool::LESSON,
     shm::LESSON,
     fft::LESSON,
+    cluster::LESSON,
 ];
+
+/// Why `lesson` cannot run on this machine (a tool it needs is missing,
+/// and how to install it), in one line; `None` when it can. `path` is a
+/// `PATH` value to search.
+pub fn missing_tool(lesson: &Lesson, path: Option<&std::ffi::OsStr>) -> Option<String> {
+    if lesson.id == cluster::LESSON.id {
+        return cluster::missing_tool(path);
+    }
+    None
+}
 
 /// Generates the data lessons need (`cargo xtask gen-data`).
 ///

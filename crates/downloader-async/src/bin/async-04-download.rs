@@ -42,6 +42,10 @@ struct Cli {
     /// Timeout of each request, seconds.
     #[arg(long, default_value = "10", value_parser = common::cli::parse_timeout)]
     timeout: Duration,
+    /// The longest body accepted, bytes: a longer one is an error naming
+    /// the URL (bodies are counted as they arrive, never kept).
+    #[arg(long, value_name = "BYTES", default_value_t = common::download::DEFAULT_MAX_BODY, value_parser = common::download::parse_max_body)]
+    max_body_bytes: u64,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -69,6 +73,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
         max_in_flight: cli.max_in_flight,
         log: (n <= 20).then(|| log.clone()),
         progress: Some(bar.clone()),
+        max_body: cli.max_body_bytes,
     };
     let (fits, warning) = fit_in_flight(opts.concurrency(n), server.is_some());
     if let Some(warning) = warning {

@@ -20,6 +20,10 @@ struct Cli {
     /// Timeout of each request, seconds.
     #[arg(long, default_value = "10", value_parser = common::cli::parse_timeout)]
     timeout: Duration,
+    /// The longest body accepted, bytes: a longer one is an error naming
+    /// the URL (bodies are counted through a fixed buffer, never kept).
+    #[arg(long, value_name = "BYTES", default_value_t = common::download::DEFAULT_MAX_BODY, value_parser = common::download::parse_max_body)]
+    max_body_bytes: u64,
     /// Fetch these file names instead of the five lesson files.
     #[arg(long = "file", value_name = "NAME")]
     files: Vec<String>,
@@ -45,6 +49,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
     let opts = downloader_seq::Options {
         timeout: cli.timeout,
         log: Some(log.clone()),
+        max_body: cli.max_body_bytes,
     };
     let summary = downloader_seq::download_all(&urls, &opts)?;
     log.stage("all downloads finished");

@@ -34,6 +34,10 @@ struct Cli {
     /// Timeout of each request, seconds.
     #[arg(long, default_value = "10", value_parser = downloader_threads::parse_timeout)]
     timeout: Duration,
+    /// The longest body accepted, bytes: a longer one is an error naming
+    /// the URL (bodies are counted through a fixed buffer, never kept).
+    #[arg(long, value_name = "BYTES", default_value_t = common::download::DEFAULT_MAX_BODY, value_parser = common::download::parse_max_body)]
+    max_body_bytes: u64,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -47,6 +51,7 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
     let urls = file_urls(&base, &cli.files, cli.repeat);
     let opts = Options {
         timeout: cli.timeout,
+        max_body: cli.max_body_bytes,
         log: (urls.len() <= 50).then(|| log.clone()),
         adder: AdderKind::Atomic,
         workers: cli.workers.map_or(0, std::num::NonZeroUsize::get),

@@ -117,6 +117,12 @@ pub fn finish(
     Ok(())
 }
 
+/// A library error about the signal (too short for the split, no memory),
+/// prefixed with the input file it came from.
+pub fn about(path: &Path) -> impl Fn(wav_fft::Error) -> BoxError + '_ {
+    move |e| format!("{}: {e}", path.display()).into()
+}
+
 /// Seconds, for records.
 pub fn s(d: std::time::Duration) -> f64 {
     d.as_secs_f64()
