@@ -31,6 +31,8 @@ pub(crate) const EXIT_PANIC: i32 = 101;
 const EXIT_ABORTED: i32 = 102;
 pub(crate) const EXIT_ORPHAN: i32 = 103;
 const MSG_BYTES: usize = 512;
+/// How long a worker spins at a barrier before sleeping on the futex.
+const SPIN_NS: u64 = 2_000_000;
 
 /// What one worker is given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -309,16 +311,21 @@ impl Control {
             futex_wake(self.generation());
             return !self.aborted();
         }
-        // Spin briefly (a pass boundary is usually close), then sleep on a
+        // Spin for at most SPIN_NS (a pass boundary is usually close), then sleep on a
         // futex: a slow or dead peer costs no CPU. The 10 ms timeout
         // re-checks the abort flag even if a wake-up was missed.
+        let spin_until = now_ns() + SPIN_NS;
+        let mut spinning = true;
         let mut spins = 0u32;
         while self.generation().load(Ordering::Acquire) == generation {
             if self.aborted() {
                 return false;
             }
-            spins += 1;
-            if spins < 20_000 {
+            spins = spins.wrapping_add(1);
+            if spinning && spins % 256 == 0 && now_ns() > spin_until {
+                spinning = false;
+            }
+            if spinning {
                 std::hint::spin_loop();
             } else {
                 futex_wait(
