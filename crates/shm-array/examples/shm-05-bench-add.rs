@@ -76,9 +76,9 @@ fn try_main() -> anyhow::Result<()> {
     let (n, w, passes) = (cli.len, cli.workers.max(1), cli.passes.max(2));
     let gb = 24.0 * n as f64 / 1e9;
     let layout = Layout::new()
-        .array::<f64>("a", n)
-        .array::<f64>("b", n)
-        .array::<f64>("c", n);
+        .array::<f64>("a", n)?
+        .array::<f64>("b", n)?
+        .array::<f64>("c", n)?;
     let t = Instant::now();
     let mut seg = Segment::anonymous(&layout)?;
     let create_s = t.elapsed().as_secs_f64();

@@ -72,6 +72,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A [`Layout`](crate::Layout) that cannot be built: too many arrays,
+    /// a bad or repeated name, a bad shape, or a size that does not fit.
+    BadLayout {
+        /// The array being added.
+        array: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The OS refused access, or the segment belongs to another user.
     PermissionDenied {
         /// The segment name.
@@ -222,6 +230,9 @@ impl fmt::Display for Error {
                 "worker {worker} (elements {}..{}) {failure}",
                 range.start, range.end
             ),
+            Error::BadLayout { array, reason } => {
+                write!(f, "cannot add array {array:?} to the layout: {reason}")
+            }
             Error::Threads { count } => write!(
                 f,
                 "refusing to fork: this process has {count} threads (fork is only sound with one; start the pool before any thread, or join them first)"

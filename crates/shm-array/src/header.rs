@@ -291,7 +291,9 @@ mod tests {
     fn valid() -> (RawHeader, usize) {
         let layout = Layout::new()
             .array::<u64>("a", 10)
-            .array_nd::<u64>("b", &[2, 3]);
+            .unwrap()
+            .array_nd::<u64>("b", &[2, 3])
+            .unwrap();
         let total = layout.total_bytes();
         let mut buf = vec![0u64; HEADER_BYTES / 8];
         // SAFETY: `buf` is HEADER_BYTES long and 8-aligned (RawHeader's

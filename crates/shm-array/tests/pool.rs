@@ -160,8 +160,11 @@ fn workers_die_with_their_parent() {
 fn a_child_dropping_the_creators_handle_does_not_unlink() {
     let g = ShmGuard::new("nounlink");
     let name = g.name();
-    let seg =
-        shm_array::Segment::create(&name, &shm_array::Layout::new().array::<u8>("x", 8)).unwrap();
+    let seg = shm_array::Segment::create(
+        &name,
+        &shm_array::Layout::new().array::<u8>("x", 8).unwrap(),
+    )
+    .unwrap();
     let cell = std::cell::RefCell::new(Some(seg));
     // SAFETY: the worker writes no shared memory; it only drops its private
     // copy of the handle (which unmaps its own mapping).

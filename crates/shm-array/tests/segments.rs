@@ -29,7 +29,7 @@ fn child_entry() {
             println!("child doubled {}", a.len());
         }
         "leak" => {
-            let mut seg = Segment::create(&name, &Layout::new().array::<u8>("x", 10))
+            let mut seg = Segment::create(&name, &Layout::new().array::<u8>("x", 10).unwrap())
                 .expect("create in child");
             seg.persist();
             println!("created");
@@ -106,7 +106,7 @@ fn too_small_and_foreign_segments_are_refused() {
     let a = ShmArray::<u64>::create(&cut, 4096).unwrap();
     a.unlink().unwrap();
     drop(a);
-    let seg = Segment::create(&cut, &Layout::new().array::<u64>("x", 4096)).unwrap();
+    let seg = Segment::create(&cut, &Layout::new().array::<u64>("x", 4096).unwrap()).unwrap();
     let mut seg = seg;
     seg.persist();
     drop(seg); // unmapped, name kept
@@ -184,8 +184,11 @@ fn several_arrays_at_offsets_with_shapes() {
     let name = g.name();
     let layout = Layout::new()
         .array::<i8>("a", 12)
+        .unwrap()
         .array::<f64>("b", 5)
-        .array_nd::<u16>("m", &[2, 3]);
+        .unwrap()
+        .array_nd::<u16>("m", &[2, 3])
+        .unwrap();
     let mut seg = Segment::create(&name, &layout).unwrap();
     let mut m = seg.take::<u16>("m").unwrap();
     m.copy_from_slice(&[0, 1, 2, 10, 11, 12]);
