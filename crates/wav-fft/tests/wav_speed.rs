@@ -69,7 +69,10 @@ fn reading_speed_of_a_big_file() {
         best_old / best_new
     );
     ratios.sort_by(f64::total_cmp);
-    eprintln!("median of the per-round ratios now / before: {:.2}", ratios[ratios.len() / 2]);
+    eprintln!(
+        "median of the per-round ratios now / before: {:.2}",
+        ratios[ratios.len() / 2]
+    );
     drop((a, b));
     for round in 0..3 {
         let t = Instant::now();
