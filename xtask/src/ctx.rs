@@ -59,6 +59,29 @@ pub struct Run {
     pub wall: Duration,
 }
 
+/// How a program ended, for a person: `exit code 0`, or `killed by a
+/// signal (no exit code)`.
+pub fn exit_text(code: Option<i32>) -> String {
+    match code {
+        Some(c) => format!("exit code {c}"),
+        None => "killed by a signal (no exit code)".to_string(),
+    }
+}
+
+/// A value a record may lack, for a person: the value, or `missing`.
+pub fn or_missing<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "missing".to_string(), |v| v.to_string())
+}
+
+/// A record's errors, for a person: `no errors`, or `errors: a; b`.
+pub fn errors_text(errors: &[String]) -> String {
+    if errors.is_empty() {
+        "no errors".to_string()
+    } else {
+        format!("errors: {}", errors.join("; "))
+    }
+}
+
 /// A finished program run whose output need not end with a record.
 #[derive(Debug, Clone)]
 pub struct RawRun {
@@ -400,6 +423,31 @@ impl Drop for KillOnDrop {
         if let Some(mut c) = self.0.take() {
             let _ = c.kill();
             let _ = c.wait();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_users_read_has_no_rust_internals() {
+        assert_eq!(exit_text(Some(0)), "exit code 0");
+        assert_eq!(exit_text(None), "killed by a signal (no exit code)");
+        assert_eq!(or_missing(Some(288_998u64)), "288998");
+        assert_eq!(or_missing(None::<u64>), "missing");
+        assert_eq!(errors_text(&[]), "no errors");
+        assert_eq!(
+            errors_text(&["a: 404".into(), "b".into()]),
+            "errors: a: 404; b"
+        );
+        for s in [
+            exit_text(Some(1)),
+            or_missing(Some(3)),
+            errors_text(&["x".into()]),
+        ] {
+            assert!(!s.contains("Some(") && !s.contains("[\""), "{s}");
         }
     }
 }

@@ -12,8 +12,11 @@
 //! - **faults**, per file (`ServerConfig::faults`) or per request with a
 //!   query string: `?fault=404`, `?fault=500`, `?fault=slow` (half the body,
 //!   a pause, the rest), `?fault=reset` (half the body, then the connection
-//!   is dropped), `?fault=hang` (never answers); and `?delay_ms=N` overrides
-//!   the latency of one request.
+//!   is dropped), `?fault=hang` (never answers); and `?delay_ms=N` (at most
+//!   [`MAX_QUERY_DELAY_MS`]) overrides the latency of one request;
+//! - **counters**: `GET /-/stats` answers `requests N in_flight M
+//!   peak_in_flight P` (the gauge of requests being answered at once, and
+//!   its peak), so a test can see that requests were served concurrently.
 //!
 //! It runs on its own tokio runtime in a background thread, so blocking
 //! programs can use it too, and it stops (closing its port and every
@@ -365,9 +368,27 @@ pub fn latency_for(cfg: &ServerConfig, n: u64) -> Duration {
     Duration::from_secs_f64((cfg.delay.as_secs_f64() + offset).max(0.0))
 }
 
+/// The longest `?delay_ms=` a request may ask for (one minute): a longer
+/// one is a 400, so no URL can hold a connection for ever.
+pub const MAX_QUERY_DELAY_MS: u64 = 60_000;
+
 struct Query {
     fault: Option<Result<Fault, String>>,
-    delay: Option<Duration>,
+    delay: Option<Result<Duration, String>>,
+}
+
+/// `?delay_ms=N`: a whole number of milliseconds up to
+/// [`MAX_QUERY_DELAY_MS`].
+fn parse_delay(v: &str) -> Result<Duration, String> {
+    match v.parse::<u64>() {
+        Ok(ms) if ms <= MAX_QUERY_DELAY_MS => Ok(Duration::from_millis(ms)),
+        Ok(ms) => Err(format!(
+            "delay_ms={ms} is too long: at most {MAX_QUERY_DELAY_MS} ms"
+        )),
+        Err(_) => Err(format!(
+            "delay_ms='{v}' is not a whole number of milliseconds (0 to {MAX_QUERY_DELAY_MS})"
+        )),
+    }
 }
 
 fn parse_query(q: Option<&str>) -> Query {
@@ -379,7 +400,7 @@ fn parse_query(q: Option<&str>) -> Query {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
             "fault" => out.fault = Some(v.parse()),
-            "delay_ms" => out.delay = v.parse().ok().map(Duration::from_millis),
+            "delay_ms" => out.delay = Some(parse_delay(v)),
             _ => {}
         }
     }
@@ -404,6 +425,16 @@ impl Drop for InFlight {
 }
 
 async fn handle_request(State(st): State<Arc<Shared>>, uri: Uri) -> Response {
+    if uri.path() == "/-/stats" {
+        let s = &st.stats;
+        return format!(
+            "requests {} in_flight {} peak_in_flight {}\n",
+            s.requests.load(Ordering::Relaxed),
+            s.in_flight.load(Ordering::Relaxed),
+            s.peak_in_flight.load(Ordering::Relaxed)
+        )
+        .into_response();
+    }
     let guard = InFlight::new(&st.stats);
     let n = st.stats.requests.load(Ordering::Relaxed);
     let path = uri.path().trim_start_matches('/').to_string();
@@ -416,7 +447,11 @@ async fn handle_request(State(st): State<Arc<Shared>>, uri: Uri) -> Response {
     if fault == Some(Fault::Hang) {
         std::future::pending::<()>().await;
     }
-    let delay = query.delay.unwrap_or_else(|| latency_for(&st.cfg, n));
+    let delay = match query.delay {
+        Some(Ok(d)) => d,
+        Some(Err(msg)) => return (StatusCode::BAD_REQUEST, msg + "\n").into_response(),
+        None => latency_for(&st.cfg, n),
+    };
     tokio::time::sleep(delay).await;
     match fault {
         Some(Fault::NotFound) => {

@@ -198,12 +198,53 @@ fn ten_thousand_concurrent_connections() {
         }
     }
     assert_eq!(ok, N, "every connection got its file");
+    // The server's own gauge: how many requests it was answering at once.
+    // A server that served the connections one by one would show 1.
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /-/stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut stats = String::new();
+    s.read_to_string(&mut stats).unwrap();
+    let peak: usize = stats
+        .split("peak_in_flight ")
+        .nth(1)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak in {stats}"));
+    assert!(
+        peak >= N * 9 / 10,
+        "peak of requests answered at once: {peak} of {N} ({sent_by:?} to send them all)"
+    );
     // All were open together: every request was sent before the first
     // 1.5 s delay could have ended, unless sending alone took that long.
     eprintln!(
         "{N} requests sent in {sent_by:?}, all answered in {:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn delay_ms_is_capped_with_a_clear_400() {
+    let server = quick_server();
+    let c = client(Duration::from_secs(5)).unwrap();
+    let t = Duration::from_secs(5);
+    for (q, want) in [
+        (
+            "delay_ms=999999999999",
+            "delay_ms=999999999999 is too long: at most 60000 ms",
+        ),
+        ("delay_ms=60001", "at most 60000 ms"),
+        ("delay_ms=soon", "delay_ms='soon' is not a whole number"),
+    ] {
+        let url = server.url("intro.txt") + "?" + q;
+        // Uncapped, the request would wait for ever: the client's 5 s
+        // timeout would fail the test.
+        let resp = c.get(&url).send().unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{q}");
+        assert!(resp.text().unwrap().contains(want), "{q}");
+    }
+    let ok = fetch(&c, &(server.url("intro.txt") + "?delay_ms=5"), t).unwrap();
+    assert!(ok.elapsed >= Duration::from_millis(5));
 }
 
 #[test]

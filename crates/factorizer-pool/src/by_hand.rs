@@ -46,13 +46,17 @@ pub fn run(
     let t0 = Instant::now();
     let t0_unix = worker::unix_ns();
     let mut results: Vec<Option<ItemReport>> = vec![None; tasks.len()];
-    // Start every child and hand it its share, then close its input.
+    // Start every child and hand it its share, then close its input. The
+    // share is written by a thread of its own while this thread reads the
+    // answers: written here first, a share larger than a pipe (64 KiB)
+    // would block us on a full stdin while the child blocks on its full
+    // stdout, for ever.
     let mut started = Vec::new();
     for c in 0..children {
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(e) => {
-                for (mut ch, _) in started {
+                for (mut ch, _, _) in started {
                     let _ = std::process::Child::kill(&mut ch);
                     let _ = std::process::Child::wait(&mut ch);
                 }
@@ -60,7 +64,8 @@ pub fn run(
             }
         };
         let mut share = Vec::new();
-        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let mut input = String::new();
+        let stdin = child.stdin.take().expect("stdin is piped");
         for index in (c..tasks.len()).step_by(children) {
             let task = tasks[index];
             if task.fault == Some(Fault::Hang) {
@@ -74,17 +79,24 @@ pub fn run(
                 ));
                 continue;
             }
-            // Write errors mean the child died at once; its exit status
-            // names the reason below.
-            let _ = writeln!(stdin, "{}", worker::task_line(index, algorithm, &task));
+            input.push_str(&worker::task_line(index, algorithm, &task));
+            input.push('\n');
             share.push(index);
         }
-        drop(stdin); // EOF: the child exits after its last task
-        started.push((child, share));
+        let writer = std::thread::Builder::new()
+            .name(format!("by-hand-input-{c}"))
+            .spawn(move || {
+                let mut stdin = stdin;
+                // A write error means the child died; its exit status names
+                // the reason below.
+                let _ = stdin.write_all(input.as_bytes());
+                // Dropped here: EOF, the child exits after its last task.
+            });
+        started.push((child, share, writer));
     }
     let startup = t0.elapsed();
     // Join them one by one, in the order they were started.
-    for (c, (mut child, share)) in started.into_iter().enumerate() {
+    for (c, (mut child, share, writer)) in started.into_iter().enumerate() {
         let pid = child.id();
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut panic = None;
@@ -119,8 +131,15 @@ pub fn run(
             }
         }
         let status = child.wait();
+        // The child has exited, so its stdin is closed: the writer has
+        // finished or fails at once.
+        let wrote = match writer {
+            Ok(w) => w.join().is_ok(),
+            Err(_) => false,
+        };
         let reason = match panic {
             Some(msg) => format!("child pid {pid} panicked: {msg}"),
+            None if !wrote => format!("child pid {pid}: its input could not be written"),
             None => describe_exit(pid, status).replace("worker", "child"),
         };
         for index in share {

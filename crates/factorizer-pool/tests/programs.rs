@@ -165,3 +165,55 @@ fn timelines_are_drawn() {
     assert!(text.contains("<svg") && text.contains("worker 0"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn by_hand_with_a_share_far_larger_than_a_pipe_finishes() {
+    // 2,000 × the book list to one child: its input and its answers are each
+    // several times a pipe's 64 KiB. Writing the whole share before reading
+    // any answer deadlocked (both pipes full). Bounded: killed after 60 s.
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(PROGRAMS[2])
+        .args([
+            "--repeat",
+            "2000",
+            "--algorithm",
+            "fast",
+            "--workers",
+            "1",
+            "--json",
+            "--quiet",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read stdout on a thread so the program can never block on it.
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut s).map(|_| s)
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("pool-03-by-hand did not finish within 60 s (deadlock on full pipes?)");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = reader.join().unwrap().unwrap();
+    assert!(status.success(), "{status}");
+    let rec = Record::parse_last_line(&out).unwrap();
+    let items = rec.metrics["results"].as_array().unwrap();
+    let book = factorizer_pool::input::BOOK_INPUTS.len();
+    assert_eq!(items.len(), 2000 * book);
+    assert!(
+        items.iter().all(|r| r["error"].is_null()),
+        "every item answered"
+    );
+    assert!(out.len() > 8 * 64 * 1024, "answers far larger than a pipe");
+}

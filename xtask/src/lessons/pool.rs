@@ -9,6 +9,7 @@ use common::Record;
 
 use super::Lesson;
 use crate::Ctx;
+use crate::ctx::{errors_text, exit_text};
 use crate::report::{self, LessonReport};
 use crate::table::{Table, ratio, secs};
 
@@ -110,7 +111,11 @@ fn scaling(
             rep.check(
                 run.record.ok && run.code == Some(0),
                 format!("{program} --workers {workers} ({list} list) succeeded"),
-                format!("exit {:?}, errors {:?}", run.code, run.record.errors),
+                format!(
+                    "{}, {}",
+                    exit_text(run.code),
+                    errors_text(&run.record.errors)
+                ),
             );
             recs.insert((program, workers), run.record);
         }
@@ -147,7 +152,8 @@ fn scaling(
     rep.tables.push(t);
     let reference = results(&recs[&(PROCS, 1)]);
     let all_same = recs.values().all(|r| results(r) == reference);
-    let complete = reference.iter().all(|(_, f)| f.is_some());
+    // An empty list (a crashed run) is not "complete".
+    let complete = !reference.is_empty() && reference.iter().all(|(_, f)| f.is_some());
     rep.check(
         all_same && complete,
         format!("{list} list: same results from every pool and worker count, in input order"),
@@ -254,22 +260,45 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
     // 3. Scheduling: input order vs longest first, drawn as a timeline.
     let gantt = ctx.report_path("pool-schedule.png");
     let gantt_s = gantt.to_string_lossy().into_owned();
-    let mut args = list_args.clone();
-    args.extend(["--workers", "2", "-q", "--gantt", &gantt_s]);
+    // Two items of cost c, then one of 2c (longest last), on 2 workers: in
+    // input order the long one starts only when a worker is free (≈ 3c in
+    // all); longest first it runs beside the two short ones (≈ 2c). With
+    // one item far longer than the rest both orders would take as long as
+    // it, and the two panels would look the same.
+    // 3 × a prime near 10^8 (≈ 5·10^7 iterations each), and 3 × 200000033
+    // (≈ 10^8): factorizer_pool::input's balanced and quick lists.
+    let args = [
+        "300000021",
+        "303000069",
+        "600000099",
+        "--workers",
+        "2",
+        "-q",
+        "--gantt",
+        &gantt_s,
+    ];
     let sched = ctx.run(SCHEDULE, &args)?;
     let s = &sched.record;
     rep.check(
-        s.ok && s.metrics.get("same_results").and_then(|v| v.as_bool()) == Some(true),
+        s.ok && sched.code == Some(0)
+            && s.metrics.get("same_results").and_then(|v| v.as_bool()) == Some(true),
         "input order and longest-first give the same results",
+        format!("{}, {}", exit_text(sched.code), errors_text(&s.errors)),
+    );
+    let (in_order, first) = (m(s, "input_order_wall_s"), m(s, "longest_first_wall_s"));
+    rep.check(
+        s.ok && first < 0.85 * in_order,
+        "two short items then a long one on 2 workers: longest first finishes clearly sooner",
         format!(
-            "input order {:.3} s, longest first {:.3} s",
-            m(s, "input_order_wall_s"),
-            m(s, "longest_first_wall_s")
+            "input order {in_order:.3} s, longest first {first:.3} s ({} of input order; ≈ 2/3 expected)",
+            ratio(first / in_order)
         ),
     );
     rep.images.push((
         gantt,
-        format!("{list} list on 2 worker processes: input order vs longest first"),
+        "two short items then a long one, 2 worker processes: input order (the long item starts \
+         last) vs longest first (it runs beside the short ones)"
+            .into(),
     ));
 
     // 4. Processes by hand: shares dealt out in advance, nobody rebalances.
@@ -280,7 +309,12 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
     args.extend(["--workers", "2", "-q"]);
     let pool2 = ctx.run(PROCS, &args)?;
     rep.check(
-        hand.record.ok && results(&hand.record) == results(&pool2.record),
+        hand.record.ok
+            && hand.code == Some(0)
+            && pool2.record.ok
+            && pool2.code == Some(0)
+            && !results(&pool2.record).is_empty()
+            && results(&hand.record) == results(&pool2.record),
         "processes by hand give the pool's results",
         format!(
             "by hand {:.3} s, pool {:.3} s with 2 processes",
@@ -328,7 +362,11 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
         .enumerate()
         .all(|(i, (a, b))| failed.contains(&i) || a == b);
     rep.check(
-        failed == [1, 2, 4] && others_ok && faults.code == Some(1),
+        failed == [1, 2, 4]
+            && healthy.len() == got.len()
+            && healthy.iter().all(|(_, f)| f.is_some())
+            && others_ok
+            && faults.code == Some(1),
         "a panicking, a crashing and a hanging task each fail alone; the rest complete",
         format!(
             "failed items {failed:?}; {} workers started in all; errors: {}",
@@ -355,7 +393,7 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
         .collect();
     let fast_us = m(fr, "compute_s") * 1e6;
     rep.check(
-        results(fr) == want,
+        fast.code == Some(0) && results(fr) == want,
         "the fast algorithm gives the book's results for its seven inputs",
         format!("computed in {fast_us:.1} µs in total"),
     );

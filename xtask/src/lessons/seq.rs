@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 
 use super::Lesson;
 use crate::Ctx;
+use crate::ctx::{errors_text, exit_text};
 use crate::report::{self, LessonReport};
 use crate::table::{Table, ratio, secs};
 
@@ -58,7 +59,7 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
     rep.check(
         r.ok && run.code == Some(0),
         "the program succeeded",
-        format!("exit code {:?}, errors: {:?}", run.code, r.errors),
+        format!("{}, {}", exit_text(run.code), errors_text(&r.errors)),
     );
     rep.check(
         total == on_disk,

@@ -7,7 +7,7 @@ use common::Record;
 
 use super::Lesson;
 use crate::Ctx;
-use crate::ctx::Run;
+use crate::ctx::{Run, errors_text, exit_text, or_missing};
 use crate::report::{self, LessonReport};
 use crate::table::{Table, ratio, secs};
 
@@ -114,14 +114,15 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
         &["--seed", "1", "--no-join", "--quiet"],
     )?;
     let typed = ctx.run("threads-02-waiter-type", &["--seed", "2", "--quiet"])?;
-    let seen = |r: &Run| r.record.metric_u64("seen").unwrap_or(0);
+    // `None` when the program crashed or did not say: never a pass.
+    let seen = |r: &Run| r.record.metric_u64("seen").filter(|_| succeeded(r));
     rep.check(
-        succeeded(&joined) && seen(&joined) == 5,
+        seen(&joined) == Some(5),
         "joined threads all appended their wait to the shared list",
         format!("list: {:?}", u64s(&joined.record, "waits_seen_ms")),
     );
     rep.check(
-        seen(&unjoined) < 5,
+        seen(&unjoined).is_some_and(|n| n < 5),
         "without the joins main prints the list before the threads wrote to it",
         format!(
             "waits {:?} ms, list seen {:?}",
@@ -130,7 +131,7 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
         ),
     );
     rep.check(
-        succeeded(&typed) && seen(&typed) == 5,
+        seen(&typed) == Some(5),
         "the Waiter type: started, run, joined, every wait recorded",
         format!("list: {:?}", u64s(&typed.record, "waits_seen_ms")),
     );
@@ -183,9 +184,10 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
             succeeded(run) && r.metric_u64("total_bytes") == Some(on_disk),
             format!("{}: the total equals the bytes on disk", r.program),
             format!(
-                "printed {:?}, on disk {on_disk}, errors {:?}",
-                r.metric_u64("total_bytes"),
-                r.errors
+                "{}: printed {}, on disk {on_disk}, {}",
+                exit_text(run.code),
+                or_missing(r.metric_u64("total_bytes")),
+                errors_text(&r.errors)
             ),
         );
     }
@@ -196,7 +198,7 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
         .metric_f64("slowest_request_s")
         .unwrap_or(f64::NAN);
     rep.check(
-        thr_s <= 1.3 * thr_slowest,
+        succeeded(&thr) && thr_s <= 1.3 * thr_slowest,
         "one thread per file: wall time ≈ the slowest request, not the sum",
         format!(
             "{thr_s:.3} s = {:.2} × slowest request ({thr_slowest:.3} s) = {:.2} × L",
@@ -205,7 +207,7 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
         ),
     );
     rep.check(
-        seq_s / thr_s >= 2.0,
+        succeeded(&seq) && succeeded(&thr) && seq_s / thr_s >= 2.0,
         "one thread per file is several times faster than one after another",
         format!(
             "speedup {:.2}× ({seq_s:.3} s → {thr_s:.3} s)",
@@ -213,7 +215,9 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
         ),
     );
     rep.check(
-        pool.record.metrics.get("in_input_order") == Some(&serde_json::Value::Bool(true)),
+        succeeded(&pool)
+            && pool.record.metric_u64("requests") == Some(5)
+            && pool.record.metrics.get("in_input_order") == Some(&serde_json::Value::Bool(true)),
         "the pool returns one result per file, in input order",
         format!(
             "{} results",
@@ -291,7 +295,7 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
     }
     let with_loss = racy10.record.metric_u64("runs_with_loss").unwrap_or(0);
     rep.check(
-        with_loss * 2 > RACE_RUNS,
+        succeeded(&racy10) && with_loss * 2 > RACE_RUNS,
         "with 10 ms pauses the race loses bytes in most runs",
         format!("{with_loss} of {RACE_RUNS} runs lost bytes"),
     );
@@ -323,8 +327,10 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
                 && r.metric_u64("lost_bytes") == Some(0),
             format!("{label}: the total is right, nothing lost"),
             format!(
-                "printed {:?}, on disk {on_disk}",
-                r.metric_u64("total_bytes")
+                "{}: printed {}, on disk {on_disk}, lost {}",
+                exit_text(run.code),
+                or_missing(r.metric_u64("total_bytes")),
+                or_missing(r.metric_u64("lost_bytes"))
             ),
         );
     }
@@ -382,7 +388,8 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
     ]);
     rep.tables.push(t);
     rep.check(
-        m.metrics.get("cost_totals_exact") == Some(&serde_json::Value::Bool(true)),
+        succeeded(&mutex)
+            && m.metrics.get("cost_totals_exact") == Some(&serde_json::Value::Bool(true)),
         "cost measurement: the Mutex and fetch_add totals are exact",
         format!(
             "Mutex {mutex_ns:.1} ns/add, fetch_add {atomic_ns:.1} ns/add (measured, not asserted)"
@@ -416,10 +423,10 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
             && faulty.stdout.contains("PARTIAL"),
         "a 404 and a reset: both named, the other three kept, total labelled PARTIAL, exit 1",
         format!(
-            "exit {:?}, total {:?}, errors {:?}",
-            faulty.code,
-            r.metric_u64("total_bytes"),
-            r.errors
+            "{}, total {}, {}",
+            exit_text(faulty.code),
+            or_missing(r.metric_u64("total_bytes")),
+            errors_text(&r.errors)
         ),
     );
 
@@ -473,8 +480,9 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
         succeeded(&big) && b.metric_u64("total_bytes") == Some(200 * on_disk),
         "pool of 8: 1,000 requests, every one counted",
         format!(
-            "total {:?} (200 × {on_disk} expected), {rps:.1} requests/s, peak {}",
-            b.metric_u64("total_bytes"),
+            "{}: total {} (200 × {on_disk} expected), {rps:.1} requests/s, peak {}",
+            exit_text(big.code),
+            or_missing(b.metric_u64("total_bytes")),
             rss(b)
         ),
     );
