@@ -117,6 +117,8 @@ pub struct Segment {
     map: Arc<Mapping>,
     arrays: Vec<ArrayInfo>,
     taken: Vec<bool>,
+    /// The process that made this handle: only it may take arrays.
+    owner: libc::pid_t,
 }
 
 impl fmt::Debug for Segment {
@@ -158,6 +160,7 @@ impl Segment {
         // and nobody else can read it before `ready` is set.
         unsafe { header::write(map.ptr().as_ptr(), total, &layout.arrays) };
         Ok(Segment {
+            owner: nix::unistd::getpid().as_raw(),
             taken: vec![false; layout.arrays.len()],
             arrays: layout.arrays.clone(),
             map: Arc::new(map),
@@ -188,6 +191,7 @@ impl Segment {
         // stays mapped while `map` lives.
         let arrays = unsafe { header::read(map.display_name(), map.ptr().as_ptr(), map.len())? };
         Ok(Segment {
+            owner: nix::unistd::getpid().as_raw(),
             taken: vec![false; arrays.len()],
             arrays,
             map: Arc::new(map),
@@ -229,6 +233,14 @@ impl Segment {
                 reason: format!("array {:?} is misaligned", info.name),
             });
         }
+        let pid = nix::unistd::getpid().as_raw();
+        if pid != self.owner {
+            return Err(Error::ForeignProcess {
+                name: self.map.display_name().to_string(),
+                owner: self.owner,
+                pid,
+            });
+        }
         self.taken[idx] = true;
         // SAFETY: header::read/Layout checked offset + len * size_of::<T>()
         // lies inside the mapping, so the offset pointer is in bounds and
@@ -240,6 +252,7 @@ impl Segment {
             len: info.len,
             shape: info.shape.clone(),
             array: info.name.clone(),
+            owner: pid,
             _t: PhantomData,
         })
     }
@@ -308,6 +321,8 @@ pub struct ShmArray<T: Element> {
     len: usize,
     shape: Vec<usize>,
     array: String,
+    /// The process that may borrow it mutably (see [`ShmArray::as_mut_slice`]).
+    owner: libc::pid_t,
     _t: PhantomData<T>,
 }
 
@@ -439,9 +454,41 @@ impl<T: Element> ShmArray<T> {
     }
 
     /// The elements as a mutable slice.
+    ///
+    /// # Panics
+    /// When called from a process other than the one that made this handle
+    /// (a forked child reaching its copy of the parent's handle, e.g. through
+    /// a `static` or a thread-local): two children could otherwise write
+    /// the same shared element at once. [`ShmArray::try_as_mut_slice`]
+    /// returns that as [`Error::ForeignProcess`] instead.
     pub fn as_mut_slice(&mut self) -> &mut [T] {
+        match self.try_as_mut_slice() {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// As [`ShmArray::as_mut_slice`], with the foreign-process check as an error.
+    ///
+    /// # Errors
+    /// [`Error::ForeignProcess`] outside the owning process.
+    pub fn try_as_mut_slice(&mut self) -> Result<&mut [T]> {
+        let pid = nix::unistd::getpid().as_raw();
+        if pid != self.owner {
+            return Err(Error::ForeignProcess {
+                name: self.map.display_name().to_string(),
+                owner: self.owner,
+                pid,
+            });
+        }
+        Ok(self.raw_mut())
+    }
+
+    fn raw_mut(&mut self) -> &mut [T] {
         // SAFETY: as in `as_slice`, and `&mut self` makes this the only view
-        // in this process (each array is taken once per segment handle).
+        // in this process (each array is taken once per segment handle); the
+        // callers checked that this process owns the handle, so no forked
+        // copy of it (in a sibling process) writes through it at once.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
 

@@ -88,7 +88,9 @@ pub use error::{Error, Result, WorkerFailure};
 pub use header::{ArrayInfo, HEADER_BYTES, MAX_ARRAYS, MAX_DIMS};
 pub use live::LiveWorkers;
 pub use mapping::{SHM_DIR, SegmentStatus, list_segments, sweep_leaked, unique_name};
-pub use pool::{Chunk, ForkPool, PoolStats, split_range};
+pub use pool::{
+    Chunk, DEFAULT_TIMEOUT, ForkPool, PoolStats, split_range, thread_count, wait_single_threaded,
+};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
