@@ -239,13 +239,32 @@ fn leaked_segments_are_swept_live_ones_are_not() {
     let leaked = g.name();
     let (st, out) = run_child("child_entry", &[(ROLE, "leak"), (NAME, &leaked)]);
     assert!(!st.success() && out.contains("created"), "{st:?} {out}");
-    let live = ShmArray::<u8>::create(&g.name(), 10).unwrap();
     let seen = shm_array::list_segments(&g.prefix).unwrap();
-    assert_eq!(seen.len(), 2, "{seen:?}");
-    assert!(seen.iter().all(|s| s.ours));
-    let dead: Vec<_> = seen.iter().filter(|s| !s.alive).map(|s| &s.name).collect();
-    assert_eq!(dead, vec![&leaked]);
-    let removed = shm_array::sweep_leaked(&g.prefix).unwrap();
-    assert_eq!(removed, vec![leaked]);
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].ours && !seen[0].alive, "{seen:?}");
+    // An explicit sweep while a live segment exists: only the dead one goes.
+    // (A name without unique_name's tail: its creation sweeps only itself.)
+    let live = ShmArray::<u8>::create(&format!("{}live", g.prefix), 10).unwrap();
+    assert_eq!(g.left().len(), 2);
+    let sweep = shm_array::sweep_leaked(&g.prefix).unwrap();
+    assert_eq!(sweep.removed, vec![leaked]);
     assert_eq!(g.left(), vec![live.segment_name().unwrap().to_string()]);
+}
+
+#[test]
+fn creating_a_segment_sweeps_a_sigkilled_creators_leftovers() {
+    let g = ShmGuard::new("autosweep");
+    let leaked = g.name();
+    let (st, out) = run_child("child_entry", &[(ROLE, "leak"), (NAME, &leaked)]);
+    assert!(!st.success() && out.contains("created"), "{st:?} {out}");
+    assert_eq!(
+        g.left(),
+        vec![leaked.clone()],
+        "the child should have leaked it"
+    );
+    // A new run (same prefix) removes what the dead creator left.
+    let live = ShmArray::<u8>::create(&g.name(), 10).unwrap();
+    assert_eq!(g.left(), vec![live.segment_name().unwrap().to_string()]);
+    drop(live);
+    assert!(g.left().is_empty());
 }
