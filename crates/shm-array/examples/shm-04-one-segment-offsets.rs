@@ -33,9 +33,9 @@ fn try_main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let log = cli.out.stage_log();
     let layout = Layout::new()
-        .array::<i8>("input_a", cli.len)
-        .array::<i8>("input_b", cli.len)
-        .array::<i8>("results", cli.len);
+        .array::<i8>("input_a", cli.len)?
+        .array::<i8>("input_b", cli.len)?
+        .array::<i8>("results", cli.len)?;
     let name = shm_array::unique_name(&cli.prefix);
     let mut seg = Segment::create(&name, &layout)?;
     for a in seg.arrays() {

@@ -76,9 +76,9 @@ fn try_main() -> anyhow::Result<()> {
     let (n, w, passes) = (cli.len, cli.workers.max(1), cli.passes.max(2));
     let gb = 24.0 * n as f64 / 1e9;
     let layout = Layout::new()
-        .array::<f64>("a", n)
-        .array::<f64>("b", n)
-        .array::<f64>("c", n);
+        .array::<f64>("a", n)?
+        .array::<f64>("b", n)?
+        .array::<f64>("c", n)?;
     let t = Instant::now();
     let mut seg = Segment::anonymous(&layout)?;
     let create_s = t.elapsed().as_secs_f64();
@@ -106,7 +106,9 @@ fn try_main() -> anyhow::Result<()> {
     ));
     // Then rounds: one pass of every method per round, so a burst of load
     // from other processes hits all methods alike; the best pass counts.
-    let rpool = rayon::ThreadPoolBuilder::new().num_threads(w).build()?;
+    // The pool refuses to fork while other threads exist (a lock they hold
+    // would stay locked in the children), so each round builds its rayon
+    // pool, drops it and waits for its threads to exit before forking.
     let (mut one, mut ray, mut stream) = (Vec::new(), Vec::new(), Vec::new());
     let (mut again, mut pre, mut steady) = (Vec::new(), Vec::new(), Vec::new());
     let (mut live_pass, mut live_start) = (Vec::new(), Vec::new());
@@ -120,6 +122,7 @@ fn try_main() -> anyhow::Result<()> {
         }));
         check(&c, "one thread")?;
         c.fill(0.0);
+        let rpool = rayon::ThreadPoolBuilder::new().num_threads(w).build()?;
         ray.extend(timed(1, || {
             rpool.install(|| {
                 c.par_iter_mut()
@@ -148,6 +151,8 @@ fn try_main() -> anyhow::Result<()> {
             });
         }));
         check(&c, "stream add")?;
+        drop(rpool);
+        shm_array::wait_single_threaded(std::time::Duration::from_secs(10))?;
         c.fill(0.0);
         again.push(pool.for_each_chunk(&[&a[..], &b[..]], &mut c, add)?.total_s);
         check(&c, "fork one-shot")?;

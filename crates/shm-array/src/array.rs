@@ -18,12 +18,26 @@ use crate::mapping::{Create, Mapping};
 /// ```
 /// use shm_array::{Layout, Segment};
 /// let layout = Layout::new()
-///     .array::<f64>("a", 1000)
-///     .array::<f64>("b", 1000)
-///     .array_nd::<u8>("img", &[4, 3]);
+///     .array::<f64>("a", 1000)?
+///     .array::<f64>("b", 1000)?
+///     .array_nd::<u8>("img", &[4, 3])?;
 /// let mut seg = Segment::anonymous(&layout).unwrap();
 /// let img = seg.take::<u8>("img").unwrap();
 /// assert_eq!(img.shape(), &[4, 3]);
+/// # Ok::<(), shm_array::Error>(())
+/// ```
+///
+/// Mistakes are errors, not panics:
+///
+/// ```
+/// use shm_array::{Error, Layout};
+/// let too_long = "x".repeat(32);
+/// assert!(matches!(Layout::new().array::<u8>(&too_long, 1), Err(Error::BadLayout { .. })));
+/// let dup = Layout::new().array::<u8>("a", 1).unwrap().array::<u8>("a", 1);
+/// assert!(matches!(dup, Err(Error::BadLayout { .. })));
+/// assert!(Layout::new().array::<u64>("big", 1 << 61).is_err());
+/// assert!(Layout::new().array_nd::<u8>("m", &[]).is_err());
+/// assert!(Layout::new().array_nd::<u8>("m", &[usize::MAX, 2]).is_err());
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Layout {
@@ -38,41 +52,61 @@ impl Layout {
 
     /// Adds a 1-D array of `len` elements of `T`.
     ///
-    /// # Panics
-    /// When the layout already holds [`MAX_ARRAYS`] arrays.
-    pub fn array<T: Element>(self, name: &str, len: usize) -> Self {
+    /// # Errors
+    /// As [`Layout::array_nd`].
+    pub fn array<T: Element>(self, name: &str, len: usize) -> Result<Self> {
         self.array_nd::<T>(name, &[len])
     }
 
     /// Adds an n-D array (row-major) of `T` with `shape` (1 to
-    /// [`MAX_DIMS`] dimensions). Names are cut to 31 bytes.
+    /// [`MAX_DIMS`] dimensions).
     ///
-    /// # Panics
-    /// When the layout is full, the shape has no or too many dimensions, or
-    /// its size overflows.
-    pub fn array_nd<T: Element>(mut self, name: &str, shape: &[usize]) -> Self {
-        assert!(
-            self.arrays.len() < MAX_ARRAYS,
-            "at most {MAX_ARRAYS} arrays"
-        );
-        assert!(
-            (1..=MAX_DIMS).contains(&shape.len()),
-            "1 to {MAX_DIMS} dimensions"
-        );
+    /// # Errors
+    /// [`Error::BadLayout`] when the layout already holds [`MAX_ARRAYS`]
+    /// arrays, the name is longer than 31 bytes, contains a NUL or repeats
+    /// one already in the layout, the shape has no or too many dimensions,
+    /// or the segment's size would exceed `isize::MAX` bytes.
+    pub fn array_nd<T: Element>(mut self, name: &str, shape: &[usize]) -> Result<Self> {
+        let bad = |reason: String| Error::BadLayout {
+            array: name.to_string(),
+            reason,
+        };
+        if self.arrays.len() >= MAX_ARRAYS {
+            return Err(bad(format!("the layout already holds {MAX_ARRAYS} arrays")));
+        }
+        if name.len() > 31 || name.contains('\0') {
+            return Err(bad("names are at most 31 bytes, without NUL".to_string()));
+        }
+        if self.arrays.iter().any(|a| a.name == name) {
+            return Err(bad(
+                "the layout already has an array of that name".to_string()
+            ));
+        }
+        if !(1..=MAX_DIMS).contains(&shape.len()) {
+            return Err(bad(format!("{} dimensions (1 to {MAX_DIMS})", shape.len())));
+        }
+        let elem_size = std::mem::size_of::<T>();
+        if std::mem::align_of::<T>() > ARRAY_ALIGN {
+            return Err(bad("element alignment above a page".to_string()));
+        }
+        let offset = self.total_bytes();
+        let too_big = || {
+            bad(format!(
+                "shape {shape:?} of {} needs more than isize::MAX bytes",
+                T::TYPE_NAME
+            ))
+        };
         let len = shape
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .expect("array size overflows");
-        let elem_size = std::mem::size_of::<T>();
-        assert!(
-            std::mem::align_of::<T>() <= ARRAY_ALIGN,
-            "alignment above a page"
-        );
-        let offset = self.total_bytes();
+            .ok_or_else(too_big)?;
+        len.checked_mul(elem_size)
+            .and_then(|b| b.checked_add(offset))
+            .and_then(|e| e.checked_add(ARRAY_ALIGN))
+            .filter(|&e| e <= isize::MAX as usize)
+            .ok_or_else(too_big)?;
         self.arrays.push(ArrayInfo {
-            name: String::from_utf8_lossy(&header::fixed::<32>(name))
-                .trim_end_matches('\0')
-                .to_string(),
+            name: name.to_string(),
             type_name: String::from_utf8_lossy(&header::fixed::<32>(T::TYPE_NAME))
                 .trim_end_matches('\0')
                 .to_string(),
@@ -82,7 +116,7 @@ impl Layout {
             shape: shape.to_vec(),
             type_tag: type_tag::<T>(),
         });
-        self
+        Ok(self)
     }
 
     /// The segment size this layout needs: the header page, then each
@@ -117,6 +151,8 @@ pub struct Segment {
     map: Arc<Mapping>,
     arrays: Vec<ArrayInfo>,
     taken: Vec<bool>,
+    /// The process that made this handle: only it may take arrays.
+    owner: libc::pid_t,
 }
 
 impl fmt::Debug for Segment {
@@ -158,6 +194,7 @@ impl Segment {
         // and nobody else can read it before `ready` is set.
         unsafe { header::write(map.ptr().as_ptr(), total, &layout.arrays) };
         Ok(Segment {
+            owner: nix::unistd::getpid().as_raw(),
             taken: vec![false; layout.arrays.len()],
             arrays: layout.arrays.clone(),
             map: Arc::new(map),
@@ -188,6 +225,7 @@ impl Segment {
         // stays mapped while `map` lives.
         let arrays = unsafe { header::read(map.display_name(), map.ptr().as_ptr(), map.len())? };
         Ok(Segment {
+            owner: nix::unistd::getpid().as_raw(),
             taken: vec![false; arrays.len()],
             arrays,
             map: Arc::new(map),
@@ -229,6 +267,14 @@ impl Segment {
                 reason: format!("array {:?} is misaligned", info.name),
             });
         }
+        let pid = nix::unistd::getpid().as_raw();
+        if pid != self.owner {
+            return Err(Error::ForeignProcess {
+                name: self.map.display_name().to_string(),
+                owner: self.owner,
+                pid,
+            });
+        }
         self.taken[idx] = true;
         // SAFETY: header::read/Layout checked offset + len * size_of::<T>()
         // lies inside the mapping, so the offset pointer is in bounds and
@@ -240,6 +286,7 @@ impl Segment {
             len: info.len,
             shape: info.shape.clone(),
             array: info.name.clone(),
+            owner: pid,
             _t: PhantomData,
         })
     }
@@ -308,6 +355,8 @@ pub struct ShmArray<T: Element> {
     len: usize,
     shape: Vec<usize>,
     array: String,
+    /// The process that may borrow it mutably (see [`ShmArray::as_mut_slice`]).
+    owner: libc::pid_t,
     _t: PhantomData<T>,
 }
 
@@ -331,7 +380,7 @@ impl<T: Element> fmt::Debug for ShmArray<T> {
 
 impl<T: Element> ShmArray<T> {
     fn single(name: Option<&str>, shape: &[usize]) -> Result<Self> {
-        let layout = Layout::new().array_nd::<T>("", shape);
+        let layout = Layout::new().array_nd::<T>("", shape)?;
         let mut seg = match name {
             Some(n) => Segment::create(n, &layout)?,
             None => Segment::anonymous(&layout)?,
@@ -439,9 +488,41 @@ impl<T: Element> ShmArray<T> {
     }
 
     /// The elements as a mutable slice.
+    ///
+    /// # Panics
+    /// When called from a process other than the one that made this handle
+    /// (a forked child reaching its copy of the parent's handle, e.g. through
+    /// a `static` or a thread-local): two children could otherwise write
+    /// the same shared element at once. [`ShmArray::try_as_mut_slice`]
+    /// returns that as [`Error::ForeignProcess`] instead.
     pub fn as_mut_slice(&mut self) -> &mut [T] {
+        match self.try_as_mut_slice() {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// As [`ShmArray::as_mut_slice`], with the foreign-process check as an error.
+    ///
+    /// # Errors
+    /// [`Error::ForeignProcess`] outside the owning process.
+    pub fn try_as_mut_slice(&mut self) -> Result<&mut [T]> {
+        let pid = nix::unistd::getpid().as_raw();
+        if pid != self.owner {
+            return Err(Error::ForeignProcess {
+                name: self.map.display_name().to_string(),
+                owner: self.owner,
+                pid,
+            });
+        }
+        Ok(self.raw_mut())
+    }
+
+    fn raw_mut(&mut self) -> &mut [T] {
         // SAFETY: as in `as_slice`, and `&mut self` makes this the only view
-        // in this process (each array is taken once per segment handle).
+        // in this process (each array is taken once per segment handle); the
+        // callers checked that this process owns the handle, so no forked
+        // copy of it (in a sibling process) writes through it at once.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
 

@@ -10,8 +10,15 @@ pub enum WorkerFailure {
     Panicked(String),
     /// The worker was killed by a signal (e.g. 9 = SIGKILL, 11 = SIGSEGV).
     Signaled(i32),
-    /// The worker exited with an unexpected code.
+    /// The worker exited with an unexpected code (0 included: a worker
+    /// that calls `exit(0)` before finishing its chunk is a failure).
     Exited(i32),
+    /// The worker did not finish within the pool's timeout
+    /// ([`ForkPool::timeout`](crate::ForkPool::timeout)); it was killed.
+    TimedOut {
+        /// The timeout, in milliseconds.
+        millis: u64,
+    },
 }
 
 impl fmt::Display for WorkerFailure {
@@ -19,7 +26,15 @@ impl fmt::Display for WorkerFailure {
         match self {
             WorkerFailure::Panicked(m) => write!(f, "panicked: {m}"),
             WorkerFailure::Signaled(s) => write!(f, "killed by signal {s} ({})", signal_name(*s)),
+            WorkerFailure::Exited(0) => write!(f, "exited with code 0 before finishing its work"),
             WorkerFailure::Exited(c) => write!(f, "exited with code {c}"),
+            WorkerFailure::TimedOut { millis } => {
+                write!(
+                    f,
+                    "did not finish within {} s (killed)",
+                    *millis as f64 / 1000.0
+                )
+            }
         }
     }
 }
@@ -56,6 +71,14 @@ pub enum Error {
         name: String,
         /// What is wrong with it.
         reason: &'static str,
+    },
+    /// A [`Layout`](crate::Layout) that cannot be built: too many arrays,
+    /// a bad or repeated name, a bad shape, or a size that does not fit.
+    BadLayout {
+        /// The array being added.
+        array: String,
+        /// What is wrong.
+        reason: String,
     },
     /// The OS refused access, or the segment belongs to another user.
     PermissionDenied {
@@ -119,6 +142,32 @@ pub enum Error {
         /// How it failed.
         failure: WorkerFailure,
     },
+    /// The pool refused to fork because the process has other threads:
+    /// a lock one of them held at the fork would stay locked forever in the
+    /// child. Fork before starting threads (or after joining them).
+    Threads {
+        /// Threads of this process (from /proc/self/task), the caller included.
+        count: usize,
+    },
+    /// A mutable borrow of a shared array from a process other than the one
+    /// that created the handle (a forked child reaching a copy of the
+    /// parent's handle through a static or thread-local).
+    ForeignProcess {
+        /// The segment name.
+        name: String,
+        /// The process that owns the handle.
+        owner: i32,
+        /// The process that tried.
+        pid: i32,
+    },
+    /// Live workers did not answer within the pool's timeout; all were
+    /// killed and reaped.
+    Timeout {
+        /// What was waited for.
+        what: &'static str,
+        /// The timeout, in seconds.
+        seconds: f64,
+    },
     /// Any other OS error, with the segment and the operation.
     Io {
         /// The segment name (or `"(anonymous)"`).
@@ -181,6 +230,23 @@ impl fmt::Display for Error {
                 "worker {worker} (elements {}..{}) {failure}",
                 range.start, range.end
             ),
+            Error::BadLayout { array, reason } => {
+                write!(f, "cannot add array {array:?} to the layout: {reason}")
+            }
+            Error::Threads { count } => write!(
+                f,
+                "refusing to fork: this process has {count} threads (fork is only sound with one; start the pool before any thread, or join them first)"
+            ),
+            Error::ForeignProcess { name, owner, pid } => write!(
+                f,
+                "shared memory segment {name:?}: process {pid} tried to borrow an array handle owned by process {owner} (a forked child may not write through its copy of the parent's handle)"
+            ),
+            Error::Timeout { what, seconds } => {
+                write!(
+                    f,
+                    "{what} did not answer within {seconds} s (workers killed)"
+                )
+            }
             Error::Io { name, op, source } => {
                 write!(f, "shared memory segment {name:?}: {op}: {source}")
             }

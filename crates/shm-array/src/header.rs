@@ -191,7 +191,20 @@ pub(crate) unsafe fn read(name: &str, base: *mut u8, mapped: usize) -> Result<Ve
             h.version
         )));
     }
-    if (h.total_bytes as usize) > mapped {
+    check(name, &h, mapped)
+}
+
+/// Validates everything a peer could have written in the header `h` of a
+/// segment of `mapped` bytes (the magic, readiness and version were checked
+/// by the caller): the count, each array's dimensions, shape product,
+/// element size, offset (inside the segment, after the header, aligned),
+/// that no two arrays overlap, and that names are unique.
+pub(crate) fn check(name: &str, h: &RawHeader, mapped: usize) -> Result<Vec<ArrayInfo>> {
+    let bad = |reason: String| Error::BadHeader {
+        name: name.to_string(),
+        reason,
+    };
+    if h.total_bytes > mapped as u64 {
         return Err(Error::TooSmall {
             name: name.to_string(),
             needed: h.total_bytes,
@@ -202,25 +215,157 @@ pub(crate) unsafe fn read(name: &str, base: *mut u8, mapped: usize) -> Result<Ve
     if n > MAX_ARRAYS {
         return Err(bad(format!("{n} arrays (at most {MAX_ARRAYS})")));
     }
-    let infos: Vec<ArrayInfo> = h.arrays[..n].iter().map(ArrayInfo::from_raw).collect();
-    for a in &infos {
-        match a.end() {
-            Some(end) if end <= mapped && a.offset >= HEADER_BYTES => {}
-            _ => {
-                return Err(Error::TooSmall {
-                    name: name.to_string(),
-                    needed: a.end().unwrap_or(usize::MAX) as u64,
-                    actual: mapped as u64,
-                });
-            }
-        }
-        let product: usize = a.shape.iter().product();
-        if product != a.len {
+    let mut infos = Vec::with_capacity(n);
+    for r in &h.arrays[..n] {
+        let a = ArrayInfo::from_raw(r);
+        let what = format!("array {:?}", a.name);
+        if r.ndim == 0 || r.ndim > MAX_DIMS as u64 {
             return Err(bad(format!(
-                "array {:?}: shape {:?} does not match length {}",
-                a.name, a.shape, a.len
+                "{what}: {} dimensions (1 to {MAX_DIMS})",
+                r.ndim
+            )));
+        }
+        let product = r.shape[..r.ndim as usize]
+            .iter()
+            .try_fold(1u64, |p, &d| p.checked_mul(d));
+        if product != Some(r.len) {
+            return Err(bad(format!(
+                "{what}: shape {:?} does not match length {}",
+                &r.shape[..r.ndim as usize],
+                r.len
+            )));
+        }
+        if r.elem_size == 0 || r.elem_size > ARRAY_ALIGN as u64 {
+            return Err(bad(format!("{what}: element size {}", r.elem_size)));
+        }
+        let end = r
+            .len
+            .checked_mul(r.elem_size)
+            .and_then(|b| b.checked_add(r.offset));
+        let Some(end) = end.filter(|&e| e <= mapped as u64) else {
+            return Err(Error::TooSmall {
+                name: name.to_string(),
+                needed: end.unwrap_or(u64::MAX),
+                actual: mapped as u64,
+            });
+        };
+        let _ = end;
+        if r.offset < HEADER_BYTES as u64 {
+            return Err(bad(format!(
+                "{what}: offset {} inside the header",
+                r.offset
+            )));
+        }
+        if r.offset % ARRAY_ALIGN as u64 != 0 {
+            return Err(bad(format!(
+                "{what}: offset {} is not page-aligned",
+                r.offset
+            )));
+        }
+        if infos.iter().any(|b: &ArrayInfo| b.name == a.name) {
+            return Err(bad(format!("{what} appears twice")));
+        }
+        infos.push(a);
+    }
+    let mut by_offset: Vec<&ArrayInfo> = infos.iter().filter(|a| a.len > 0).collect();
+    by_offset.sort_by_key(|a| a.offset);
+    for w in by_offset.windows(2) {
+        // Ends were checked above (no overflow).
+        if w[0].offset + w[0].len * w[0].elem_size > w[1].offset {
+            return Err(bad(format!(
+                "arrays {:?} and {:?} overlap",
+                w[0].name, w[1].name
             )));
         }
     }
     Ok(infos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::array::Layout;
+
+    /// A valid header of two u64 arrays "a" (len 10) and "b" (2 x 3), as a
+    /// peer would find it in a segment of `total` bytes.
+    fn valid() -> (RawHeader, usize) {
+        let layout = Layout::new()
+            .array::<u64>("a", 10)
+            .unwrap()
+            .array_nd::<u64>("b", &[2, 3])
+            .unwrap();
+        let total = layout.total_bytes();
+        let mut buf = vec![0u64; HEADER_BYTES / 8];
+        // SAFETY: `buf` is HEADER_BYTES long and 8-aligned (RawHeader's
+        // alignment); `write` only writes the header there.
+        unsafe { write(buf.as_mut_ptr().cast(), total, layout.arrays()) };
+        // SAFETY: `write` initialised a RawHeader at the start of `buf`.
+        let h = unsafe { std::ptr::read(buf.as_ptr().cast::<RawHeader>()) };
+        (h, total)
+    }
+
+    fn reason(h: &RawHeader, mapped: usize) -> String {
+        match check("/t", h, mapped) {
+            Err(Error::BadHeader { reason, .. }) => reason,
+            Err(Error::TooSmall { needed, .. }) => format!("too small, needs {needed}"),
+            other => panic!("expected a bad header, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_header_passes() {
+        let (h, total) = valid();
+        let infos = check("/t", &h, total).unwrap();
+        assert_eq!(infos.len(), 2);
+        assert_eq!(infos[1].shape, vec![2, 3]);
+    }
+
+    #[test]
+    fn hostile_headers_are_named() {
+        let (h0, total) = valid();
+        let mut h = valid().0;
+        h.total_bytes = total as u64 + 1;
+        assert!(reason(&h, total).contains("too small"));
+        let mut h = valid().0;
+        h.n_arrays = MAX_ARRAYS as u32 + 1;
+        assert!(reason(&h, total).contains("arrays (at most"));
+        let mut h = valid().0;
+        h.arrays[0].ndim = 0;
+        assert!(reason(&h, total).contains("dimensions"));
+        let mut h = valid().0;
+        h.arrays[0].ndim = MAX_DIMS as u64 + 1;
+        assert!(reason(&h, total).contains("dimensions"));
+        let mut h = valid().0;
+        h.arrays[1].shape[0] = 3;
+        assert!(reason(&h, total).contains("does not match length"));
+        // A shape whose product overflows u64.
+        let mut h = valid().0;
+        h.arrays[1].shape = [u64::MAX, 2, 0, 0];
+        h.arrays[1].len = u64::MAX - 1;
+        assert!(reason(&h, total).contains("does not match length"));
+        let mut h = valid().0;
+        h.arrays[0].elem_size = 0;
+        assert!(reason(&h, total).contains("element size"));
+        // Length times size overflows.
+        let mut h = valid().0;
+        h.arrays[0].shape[0] = u64::MAX / 4;
+        h.arrays[0].len = u64::MAX / 4;
+        assert!(reason(&h, total).contains("too small"));
+        let mut h = valid().0;
+        h.arrays[0].offset = total as u64;
+        assert!(reason(&h, total).contains("too small"));
+        let mut h = valid().0;
+        h.arrays[0].offset = 0;
+        assert!(reason(&h, total).contains("inside the header"));
+        let mut h = valid().0;
+        h.arrays[0].offset = HEADER_BYTES as u64 + 8;
+        assert!(reason(&h, total).contains("not page-aligned"));
+        let mut h = valid().0;
+        h.arrays[1].offset = h.arrays[0].offset;
+        assert!(reason(&h, total).contains("overlap"));
+        let mut h = valid().0;
+        h.arrays[1].name = h.arrays[0].name;
+        assert!(reason(&h, total).contains("appears twice"));
+        assert!(check("/t", &h0, total).is_ok());
+    }
 }

@@ -16,8 +16,8 @@ use crate::array::ShmArray;
 use crate::element::Element;
 use crate::error::{Error, Result, WorkerFailure};
 use crate::pool::{
-    Chunk, Control, EXIT_OK, EXIT_PANIC, ForkPool, PoolStats, exit_now, first_failure, now_ns,
-    populate, split_range, wait_all,
+    Chunk, Control, EXIT_OK, EXIT_PANIC, ForkPool, PoolStats, check_single_threaded, exit_now,
+    first_failure, futex_wait, futex_wake, now_ns, populate, split_range, wait_all,
 };
 
 // Slots of the control block (0–2 are the one-shot pool's barrier).
@@ -25,42 +25,6 @@ const CMD: usize = 3;
 const DONE: usize = 4;
 const QUIT: usize = 5;
 const READY: usize = 6;
-
-fn futex_wait(a: &AtomicU32, expected: u32, timeout: Duration) {
-    let ts = libc::timespec {
-        tv_sec: timeout.as_secs() as libc::time_t,
-        tv_nsec: timeout.subsec_nanos() as libc::c_long,
-    };
-    // SAFETY: `a` is a live, aligned u32 in a MAP_SHARED mapping (so the
-    // shared, non-private futex op is right); the kernel only reads it and
-    // `ts`. Spurious or early returns are handled by the callers' loops.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            a.as_ptr(),
-            libc::FUTEX_WAIT,
-            expected,
-            &ts as *const libc::timespec,
-            std::ptr::null::<u32>(),
-            0u32,
-        )
-    };
-}
-
-fn futex_wake(a: &AtomicU32) {
-    // SAFETY: as in `futex_wait`; waking has no memory effects.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            a.as_ptr(),
-            libc::FUTEX_WAKE,
-            i32::MAX,
-            std::ptr::null::<libc::timespec>(),
-            std::ptr::null::<u32>(),
-            0u32,
-        )
-    };
-}
 
 fn arrive(counter: &AtomicU32, n: u32) {
     if counter.fetch_add(1, Ordering::AcqRel) + 1 == n {
@@ -83,6 +47,7 @@ pub struct LiveWorkers<'a, T, U: Element> {
     t0: u64,
     startup_s: f64,
     pass_s: Vec<f64>,
+    timeout: Duration,
     _inputs: PhantomData<&'a [&'a [T]]>,
 }
 
@@ -121,7 +86,7 @@ impl ForkPool {
         f: F,
     ) -> Result<LiveWorkers<'a, T, U>>
     where
-        T: Copy + Sync,
+        T: Element,
         U: Element,
         F: Fn(Chunk, &[&[T]], &mut [U]) + Copy,
     {
@@ -135,7 +100,13 @@ impl ForkPool {
         let (len, name, out_ptr) = crate::pool::output_target(inputs, out)?;
         let ranges = split_range(len, self.workers());
         let n = ranges.len();
+        check_single_threaded()?;
         let ctrl = Control::new(n.max(1), 0)?;
+        let chunks: Vec<Vec<&[T]>> = ranges
+            .iter()
+            .map(|r| inputs.iter().map(|s| &s[r.clone()]).collect())
+            .collect();
+        let timeout = self.timeout_value();
         let parent = nix::unistd::getpid();
         let prefault = self.prefault_enabled();
         {
@@ -155,7 +126,7 @@ impl ForkPool {
                 Ok(ForkResult::Child) => {
                     let work = |c: Chunk| {
                         let r = c.range.clone();
-                        let ins: Vec<&[T]> = inputs.iter().map(|s| &s[r.clone()]).collect();
+                        let ins: &[&[T]] = &chunks[c.worker];
                         // SAFETY: see the fork above: `r` is this worker's
                         // own chunk, inside `out`.
                         let o = unsafe {
@@ -164,7 +135,7 @@ impl ForkPool {
                                 r.len(),
                             )
                         };
-                        f(c, &ins, o);
+                        f(c, ins, o);
                     };
                     let before = || -> Result<()> {
                         if !prefault {
@@ -201,6 +172,7 @@ impl ForkPool {
             t0,
             startup_s: 0.0,
             pass_s: Vec::new(),
+            timeout,
             _inputs: PhantomData,
         };
         if let Some(e) = fork_error {
@@ -222,10 +194,22 @@ impl<T, U: Element> LiveWorkers<'_, T, U> {
     /// noticing a worker that dies meanwhile.
     fn wait_for(&mut self, slot: usize) -> Result<()> {
         let n = self.n();
+        let deadline = std::time::Instant::now() + self.timeout;
         loop {
             let d = self.ctrl.u32_at(slot).load(Ordering::Acquire);
             if d >= n {
                 return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                self.kill_all();
+                return Err(Error::Timeout {
+                    what: if slot == READY {
+                        "live workers' start-up"
+                    } else {
+                        "a pass of the live workers"
+                    },
+                    seconds: self.timeout.as_secs_f64(),
+                });
             }
             futex_wait(self.ctrl.u32_at(slot), d, Duration::from_millis(10));
             for i in 0..self.pids.len() {
@@ -283,6 +267,19 @@ impl<T, U: Element> LiveWorkers<'_, T, U> {
         self.out.as_slice()
     }
 
+    /// Kills and reaps every worker still running.
+    fn kill_all(&mut self) {
+        for (i, p) in self.pids.iter_mut().enumerate() {
+            if let Some(pid) = p.take() {
+                // Our unreaped child: the pid cannot have been reused.
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                // A SIGKILLed child exits at once: this wait is bounded.
+                let st = waitpid(pid, None).unwrap_or(WaitStatus::Exited(pid, -1));
+                self.statuses[i].get_or_insert(st);
+            }
+        }
+    }
+
     fn shutdown(&mut self) {
         if self.pids.iter().all(Option::is_none) {
             return;
@@ -290,7 +287,8 @@ impl<T, U: Element> LiveWorkers<'_, T, U> {
         self.ctrl.u32_at(QUIT).store(1, Ordering::Release);
         self.ctrl.u32_at(CMD).fetch_add(1, Ordering::AcqRel);
         futex_wake(self.ctrl.u32_at(CMD));
-        let outcomes = wait_all(&self.ctrl, &mut self.pids);
+        let deadline = std::time::Instant::now() + self.timeout;
+        let (outcomes, _) = wait_all(&self.ctrl, &mut self.pids, deadline);
         for (i, o) in outcomes.into_iter().enumerate() {
             if self.statuses[i].is_none() {
                 self.statuses[i] = Some(o);

@@ -22,11 +22,17 @@ use crate::array::ShmArray;
 use crate::element::Element;
 use crate::error::{Error, Result, WorkerFailure};
 
-pub(crate) const EXIT_OK: i32 = 0;
+/// The code a worker exits with when it finished its work (not 0, so a
+/// closure calling `exit(0)` early is told apart from a finished worker).
+pub(crate) const EXIT_OK: i32 = 100;
+/// The timeout of a pool unless [`ForkPool::timeout`] sets another.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 pub(crate) const EXIT_PANIC: i32 = 101;
 const EXIT_ABORTED: i32 = 102;
 pub(crate) const EXIT_ORPHAN: i32 = 103;
 const MSG_BYTES: usize = 512;
+/// How long a worker spins at a barrier before sleeping on the futex.
+const SPIN_NS: u64 = 2_000_000;
 
 /// What one worker is given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +122,82 @@ pub(crate) fn populate(name: &str, ptr: *mut u8, len: usize, write: bool) -> Res
     }
 }
 
+/// Threads of this process, counted in /proc/self/task (the caller included).
+///
+/// # Errors
+/// [`Error::Io`] when /proc/self/task cannot be read.
+pub fn thread_count() -> Result<usize> {
+    let dir = std::fs::read_dir("/proc/self/task").map_err(|e| Error::Io {
+        name: "/proc/self/task".to_string(),
+        op: "read_dir",
+        source: e,
+    })?;
+    Ok(dir.count())
+}
+
+/// Waits until this process has a single thread (e.g. after dropping a
+/// rayon pool, whose threads exit shortly after), at most `timeout`.
+///
+/// # Errors
+/// [`Error::Threads`] with the count still running when the time is up.
+pub fn wait_single_threaded(timeout: std::time::Duration) -> Result<()> {
+    let end = std::time::Instant::now() + timeout;
+    loop {
+        let n = thread_count()?;
+        if n <= 1 {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= end {
+            return Err(Error::Threads { count: n });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// The check made before every fork: refuse when other threads exist.
+pub(crate) fn check_single_threaded() -> Result<()> {
+    match thread_count()? {
+        n if n > 1 => Err(Error::Threads { count: n }),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn futex_wait(a: &AtomicU32, expected: u32, timeout: std::time::Duration) {
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: `a` is a live, aligned u32 in a MAP_SHARED mapping (so the
+    // shared, non-private futex op is right); the kernel only reads it and
+    // `ts`. Spurious or early returns are handled by the callers' loops.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            a.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            &ts as *const libc::timespec,
+            std::ptr::null::<u32>(),
+            0u32,
+        )
+    };
+}
+
+pub(crate) fn futex_wake(a: &AtomicU32) {
+    // SAFETY: as in `futex_wait`; waking has no memory effects.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            a.as_ptr(),
+            libc::FUTEX_WAKE,
+            i32::MAX,
+            std::ptr::null::<libc::timespec>(),
+            std::ptr::null::<u32>(),
+            0u32,
+        )
+    };
+}
+
 pub(crate) fn now_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -138,7 +220,7 @@ pub(crate) struct Control {
 
 impl Control {
     pub(crate) fn new(workers: usize, passes: usize) -> Result<Control> {
-        let len = 64 + 8 * (passes + 1) + MSG_BYTES * workers;
+        let len = 64 + 8 * (passes + 1) + MSG_BYTES * workers + 4 * workers;
         // SAFETY: a fresh anonymous shared mapping chosen by the kernel
         // overlaps nothing; it is zeroed.
         let p = unsafe {
@@ -181,6 +263,22 @@ impl Control {
         }
     }
 
+    /// Passes worker `worker` has finished (to name the slow one on a timeout).
+    pub(crate) fn progress(&self, worker: usize) -> &AtomicU32 {
+        assert!(worker < self.workers);
+        // SAFETY: the last 4 * workers bytes are aligned u32 slots (the
+        // offset is a multiple of 8), zeroed, only used atomically.
+        unsafe {
+            AtomicU32::from_ptr(
+                self.ptr
+                    .as_ptr()
+                    .add(64 + 8 * (self.passes + 1) + MSG_BYTES * self.workers)
+                    .cast::<u32>()
+                    .add(worker),
+            )
+        }
+    }
+
     fn arrived(&self) -> &AtomicU32 {
         self.u32_at(0)
     }
@@ -193,6 +291,8 @@ impl Control {
 
     pub(crate) fn abort(&self) {
         self.abort_flag().store(1, Ordering::Release);
+        self.generation().fetch_add(0, Ordering::AcqRel);
+        futex_wake(self.generation());
     }
 
     fn aborted(&self) -> bool {
@@ -208,18 +308,31 @@ impl Control {
             self.time(generation as usize)
                 .store(now_ns(), Ordering::Relaxed);
             self.generation().fetch_add(1, Ordering::AcqRel);
+            futex_wake(self.generation());
             return !self.aborted();
         }
+        // Spin for at most SPIN_NS (a pass boundary is usually close), then sleep on a
+        // futex: a slow or dead peer costs no CPU. The 10 ms timeout
+        // re-checks the abort flag even if a wake-up was missed.
+        let spin_until = now_ns() + SPIN_NS;
+        let mut spinning = true;
         let mut spins = 0u32;
         while self.generation().load(Ordering::Acquire) == generation {
             if self.aborted() {
                 return false;
             }
-            spins += 1;
-            if spins < 1000 {
+            spins = spins.wrapping_add(1);
+            if spinning && spins % 256 == 0 && now_ns() > spin_until {
+                spinning = false;
+            }
+            if spinning {
                 std::hint::spin_loop();
             } else {
-                std::thread::yield_now();
+                futex_wait(
+                    self.generation(),
+                    generation,
+                    std::time::Duration::from_millis(10),
+                );
             }
         }
         !self.aborted()
@@ -271,6 +384,7 @@ impl Drop for Control {
 pub struct ForkPool {
     workers: usize,
     prefault: bool,
+    timeout: std::time::Duration,
 }
 
 impl ForkPool {
@@ -279,7 +393,23 @@ impl ForkPool {
         ForkPool {
             workers: workers.max(1),
             prefault: false,
+            timeout: DEFAULT_TIMEOUT,
         }
+    }
+
+    /// The longest a call waits for its workers ([`DEFAULT_TIMEOUT`] = 300 s
+    /// unless set): past it every worker still running is killed and
+    /// reaped, and the call returns [`Error::Worker`] with
+    /// [`WorkerFailure::TimedOut`] (or [`Error::Timeout`] for
+    /// [`LiveWorkers`](crate::LiveWorkers), per pass).
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The timeout (see [`ForkPool::timeout`]).
+    pub fn timeout_value(&self) -> std::time::Duration {
+        self.timeout
     }
 
     /// When true, each worker maps its chunks of the output and inputs in
@@ -326,10 +456,44 @@ impl ForkPool {
     ///     .unwrap();
     /// ```
     ///
+    /// Inputs are plain data ([`Element`]): a shared handle smuggled in as
+    /// an input (each worker would lock its own copy of the lock and all
+    /// would write the same shared element) does not compile:
+    ///
+    /// ```compile_fail,E0277
+    /// # use shm_array::{ForkPool, ShmArray};
+    /// # use std::sync::Mutex;
+    /// let m = Mutex::new(ShmArray::<u64>::anonymous(1).unwrap());
+    /// let r = [&m, &m];
+    /// let mut out = ShmArray::<u64>::anonymous(2).unwrap();
+    /// ForkPool::new(2).for_each_chunk(&[&r[..]], &mut out, |_, ins, _| {
+    ///     ins[0][0].lock().unwrap()[0] += 1;
+    /// }).unwrap();
+    /// ```
+    ///
+    /// nor does a reference to an array as an input:
+    ///
+    /// ```compile_fail,E0277
+    /// # use shm_array::{ForkPool, ShmArray};
+    /// let a = ShmArray::<u64>::anonymous(1).unwrap();
+    /// let r = [&a, &a];
+    /// let mut out = ShmArray::<u64>::anonymous(2).unwrap();
+    /// ForkPool::new(2).for_each_chunk(&[&r[..]], &mut out, |_, _, _| {}).unwrap();
+    /// ```
+    ///
+    /// A handle reached through a `static` or a thread-local compiles, but
+    /// a forked worker cannot write through its copy: mutable access checks
+    /// the process ([`ShmArray::as_mut_slice`]), so the worker panics and
+    /// the call returns [`Error::Worker`].
+    ///
     /// # Errors
+    /// [`Error::Threads`] when the process has other threads (fork is only
+    /// sound in a single-threaded process: checked before every fork);
     /// [`Error::LengthMismatch`] when an input's length differs from
-    /// `out`'s; [`Error::Worker`] when a worker panics, is killed or exits
-    /// early; [`Error::Io`] when fork fails.
+    /// `out`'s; [`Error::Worker`] when a worker panics, is killed, exits
+    /// early (with any status, 0 included) or does not finish within the
+    /// [timeout](ForkPool::timeout) (it and the others are then killed and
+    /// reaped); [`Error::Io`] when fork fails.
     pub fn for_each_chunk<T, U, F>(
         &self,
         inputs: &[&[T]],
@@ -337,7 +501,7 @@ impl ForkPool {
         f: F,
     ) -> Result<PoolStats>
     where
-        T: Copy + Sync,
+        T: Element,
         U: Element,
         F: Fn(Chunk, &[&[T]], &mut [U]) + Copy,
     {
@@ -357,7 +521,7 @@ impl ForkPool {
         f: F,
     ) -> Result<PoolStats>
     where
-        T: Copy + Sync,
+        T: Element,
         U: Element,
         F: Fn(Chunk, &[&[T]], &mut [U]) + Copy,
     {
@@ -369,9 +533,15 @@ impl ForkPool {
         };
         let (len, name, out_ptr) = output_target(inputs, out)?;
         let prefault = self.prefault;
+        // The inputs' chunks are cut here, before the fork, so a worker
+        // allocates nothing before calling `f`.
+        let chunks: Vec<Vec<&[T]>> = split_range(len, self.workers)
+            .into_iter()
+            .map(|r| inputs.iter().map(|s| &s[r.clone()]).collect())
+            .collect();
         let work = move |c: Chunk| {
             let r = c.range.clone();
-            let ins: Vec<&[T]> = inputs.iter().map(|s| &s[r.clone()]).collect();
+            let ins: &[&[T]] = &chunks[c.worker];
             // SAFETY: `r` is within 0..len (split_range); workers get
             // disjoint ranges; the parent holds `&mut out` and does not
             // return before every worker is reaped; `f` captures nothing, so
@@ -379,7 +549,7 @@ impl ForkPool {
             let o = unsafe {
                 std::slice::from_raw_parts_mut((out_ptr as *mut U).add(r.start), r.len())
             };
-            f(c, &ins, o);
+            f(c, ins, o);
         };
         let before = move |c: &Chunk| -> Result<()> {
             if !prefault {
@@ -454,6 +624,7 @@ impl ForkPool {
                 total_s: 0.0,
             });
         }
+        check_single_threaded()?;
         let ctrl = Control::new(n, passes)?;
         let parent = nix::unistd::getpid();
         use std::io::Write as _;
@@ -484,10 +655,20 @@ impl ForkPool {
                 }
             }
         }
-        let outcomes = wait_all(&ctrl, &mut pids);
+        let deadline = std::time::Instant::now() + self.timeout;
+        let (outcomes, timed_out) = wait_all(&ctrl, &mut pids, deadline);
         let t_end = now_ns();
         if let Some(e) = fork_error {
             return Err(e);
+        }
+        if let Some(w) = timed_out {
+            return Err(Error::Worker {
+                worker: w,
+                range: ranges[w].clone(),
+                failure: WorkerFailure::TimedOut {
+                    millis: self.timeout.as_millis() as u64,
+                },
+            });
         }
         if let Some(e) = first_failure(&ctrl, &outcomes, &ranges) {
             return Err(e);
@@ -568,6 +749,8 @@ fn child_main(
                 range: range.clone(),
                 pass,
             });
+            ctrl.progress(worker)
+                .store(pass as u32 + 1, Ordering::Release);
         }
         Ok(ctrl.barrier(n))
     }));
@@ -639,9 +822,9 @@ pub(crate) fn die_with_parent(parent: Pid) {
 }
 
 pub(crate) fn exit_now(code: i32) -> ! {
-    use std::io::Write as _;
-    let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().flush();
+    // No flush of stdout here: it would take a lock. Rust's stdout is line
+    // buffered and the parent flushed before forking, so only a partial
+    // line the closure printed without a newline can be lost.
     // SAFETY: `_exit` ends the process at once without running the parent's
     // atexit handlers or destructors in this copy (which would, e.g., unlink
     // segments the parent still uses or flush its buffers twice).
@@ -659,9 +842,17 @@ fn pidfd_open(pid: Pid) -> Option<std::os::fd::OwnedFd> {
     Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// Reaps every worker. The moment one fails, the others are told to stop
-/// (abort flag) so none waits forever at a barrier.
-pub(crate) fn wait_all(ctrl: &Control, pids: &mut [Option<Pid>]) -> Vec<WaitStatus> {
+/// Reaps every worker, at most until `deadline`. The moment one fails
+/// (any exit but [`EXIT_OK`], or a signal) the others are told to stop
+/// (abort flag) and killed, so none waits at a barrier for a dead peer nor
+/// computes on for nothing; the ones we killed are recorded as aborted.
+/// Past the deadline every worker still running is killed and reaped, and
+/// the first of them is returned.
+pub(crate) fn wait_all(
+    ctrl: &Control,
+    pids: &mut [Option<Pid>],
+    deadline: std::time::Instant,
+) -> (Vec<WaitStatus>, Option<usize>) {
     use std::os::fd::AsRawFd;
     let mut out: Vec<WaitStatus> = pids
         .iter()
@@ -669,6 +860,21 @@ pub(crate) fn wait_all(ctrl: &Control, pids: &mut [Option<Pid>]) -> Vec<WaitStat
         .collect();
     let fds: Vec<Option<std::os::fd::OwnedFd>> =
         pids.iter().map(|p| p.and_then(pidfd_open)).collect();
+    let mut killed = vec![false; pids.len()];
+    let mut timed_out = None;
+    let mut kill_requested = false;
+    let kill_rest = |pids: &[Option<Pid>], killed: &mut [bool]| {
+        for (i, p) in pids.iter().enumerate() {
+            if let Some(pid) = *p {
+                if !killed[i] {
+                    // The pid is our unreaped child, so it cannot have been
+                    // reused by another process.
+                    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                    killed[i] = true;
+                }
+            }
+        }
+    };
     loop {
         let mut any_left = false;
         for (i, slot) in pids.iter_mut().enumerate() {
@@ -676,11 +882,17 @@ pub(crate) fn wait_all(ctrl: &Control, pids: &mut [Option<Pid>]) -> Vec<WaitStat
             match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::StillAlive) => any_left = true,
                 Ok(st @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
-                    if !matches!(st, WaitStatus::Exited(_, EXIT_OK)) {
-                        ctrl.abort();
-                    }
-                    out[i] = st;
+                    let failed = !matches!(st, WaitStatus::Exited(_, EXIT_OK | EXIT_ABORTED));
+                    out[i] = if killed[i] {
+                        WaitStatus::Exited(pid, EXIT_ABORTED)
+                    } else {
+                        st
+                    };
                     *slot = None;
+                    if failed && !killed[i] {
+                        ctrl.abort();
+                        kill_requested = true;
+                    }
                 }
                 Ok(_) | Err(Errno::EINTR) => any_left = true,
                 Err(_) => {
@@ -690,9 +902,26 @@ pub(crate) fn wait_all(ctrl: &Control, pids: &mut [Option<Pid>]) -> Vec<WaitStat
                 }
             }
         }
-        if !any_left {
-            return out;
+        if kill_requested {
+            kill_rest(pids, &mut killed);
         }
+        if !any_left {
+            return (out, timed_out);
+        }
+        let now = std::time::Instant::now();
+        if now >= deadline && timed_out.is_none() {
+            // The culprit: the running worker that finished the fewest passes.
+            timed_out = (0..pids.len())
+                .filter(|&i| pids[i].is_some())
+                .min_by_key(|&i| ctrl.progress(i).load(Ordering::Acquire));
+            ctrl.abort();
+            kill_requested = true;
+            continue;
+        }
+        let wait_ms = deadline
+            .saturating_duration_since(now)
+            .as_millis()
+            .clamp(1, 100) as i32;
         let mut polls: Vec<libc::pollfd> = pids
             .iter()
             .zip(&fds)
@@ -707,7 +936,7 @@ pub(crate) fn wait_all(ctrl: &Control, pids: &mut [Option<Pid>]) -> Vec<WaitStat
         let alive = pids.iter().filter(|p| p.is_some()).count();
         if polls.len() == alive {
             // SAFETY: `polls` is a valid array of pollfd of that length.
-            unsafe { libc::poll(polls.as_mut_ptr(), polls.len() as libc::nfds_t, 1000) };
+            unsafe { libc::poll(polls.as_mut_ptr(), polls.len() as libc::nfds_t, wait_ms) };
         } else {
             // No pidfd (old kernel): poll the statuses every millisecond.
             std::thread::sleep(std::time::Duration::from_millis(1));

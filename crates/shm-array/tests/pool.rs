@@ -18,7 +18,6 @@ fn add(_c: shm_array::Chunk, ins: &[&[u32]], out: &mut [u32]) {
     }
 }
 
-#[test]
 fn workers_results_are_visible_to_the_parent() {
     let g = ShmGuard::new("visible");
     let n = 100_003;
@@ -42,7 +41,6 @@ fn workers_results_are_visible_to_the_parent() {
     assert!(c.iter().enumerate().all(|(i, &x)| x == i as u32 + 7));
 }
 
-#[test]
 fn lengths_must_match() {
     let mut c = ShmArray::<u32>::anonymous(4).unwrap();
     let err = ForkPool::new(2)
@@ -51,7 +49,6 @@ fn lengths_must_match() {
     assert!(matches!(err, Error::LengthMismatch { .. }), "{err:?}");
 }
 
-#[test]
 fn a_panicking_worker_is_an_error_not_a_hang() {
     let mut c = ShmArray::<u32>::anonymous(300).unwrap();
     let a = vec![1u32; 300];
@@ -77,7 +74,6 @@ fn a_panicking_worker_is_an_error_not_a_hang() {
     }
 }
 
-#[test]
 fn a_killed_worker_is_an_error_naming_the_signal() {
     let mut c = ShmArray::<u32>::anonymous(10).unwrap();
     let a = [1u32; 10];
@@ -110,11 +106,7 @@ fn a_killed_worker_is_an_error_naming_the_signal() {
 }
 
 /// Child side of `workers_die_with_their_parent`.
-#[test]
 fn orphan_entry() {
-    if std::env::var(ROLE).as_deref() != Ok("orphan") {
-        return;
-    }
     let mut c = ShmArray::<u32>::anonymous(2).unwrap();
     let _ = ForkPool::new(2).for_each_chunk(&[&[0u32, 0][..]], &mut c, |c, _, _| {
         use std::io::Write;
@@ -127,11 +119,9 @@ fn orphan_entry() {
     });
 }
 
-#[test]
 fn workers_die_with_their_parent() {
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
-        .args(["orphan_entry", "--exact", "--nocapture", "--test-threads=1"])
         .env(ROLE, "orphan")
         .stdout(Stdio::piped())
         .stdin(Stdio::null())
@@ -167,12 +157,14 @@ fn workers_die_with_their_parent() {
     }
 }
 
-#[test]
 fn a_child_dropping_the_creators_handle_does_not_unlink() {
     let g = ShmGuard::new("nounlink");
     let name = g.name();
-    let seg =
-        shm_array::Segment::create(&name, &shm_array::Layout::new().array::<u8>("x", 8)).unwrap();
+    let seg = shm_array::Segment::create(
+        &name,
+        &shm_array::Layout::new().array::<u8>("x", 8).unwrap(),
+    )
+    .unwrap();
     let cell = std::cell::RefCell::new(Some(seg));
     // SAFETY: the worker writes no shared memory; it only drops its private
     // copy of the handle (which unmaps its own mapping).
@@ -186,7 +178,6 @@ fn a_child_dropping_the_creators_handle_does_not_unlink() {
     assert!(g.left().is_empty());
 }
 
-#[test]
 fn live_workers_run_many_passes_and_surface_failures() {
     let a: Vec<u64> = (0..10_000).collect();
     let inputs = [&a[..]];
@@ -251,9 +242,241 @@ fn live_workers_run_many_passes_and_surface_failures() {
         e => panic!("expected SIGKILL, got {e:?}"),
     }
     drop(live);
+    assert_eq!(
+        children(),
+        Vec::<i32>::new(),
+        "the other worker was not reaped"
+    );
     // Dropping without finish reaps the workers too.
     let live = ForkPool::new(2)
         .start(&inputs, &mut c, |_, _, _| {})
         .unwrap();
+    assert_eq!(children().len(), 2, "two live workers");
     drop(live);
+    assert_eq!(children(), Vec::<i32>::new(), "drop must reap every worker");
+}
+
+/// This process's children (reaped ones are gone; zombies still count).
+fn children() -> Vec<i32> {
+    let pid = std::process::id();
+    let s = std::fs::read_to_string(format!("/proc/self/task/{pid}/children"))
+        .expect("/proc/self/task/PID/children (CONFIG_PROC_CHILDREN)");
+    s.split_whitespace().map(|p| p.parse().unwrap()).collect()
+}
+
+fn an_early_exit_0_is_an_error_within_seconds() {
+    let t = std::time::Instant::now();
+    let mut c = ShmArray::<u32>::anonymous(100).unwrap();
+    let err = ForkPool::new(3)
+        .for_each_chunk(&[&[0u32; 100][..]], &mut c, |ch, _, _| {
+            if ch.worker == 1 {
+                std::process::exit(0);
+            }
+        })
+        .unwrap_err();
+    match &err {
+        Error::Worker {
+            worker: 1,
+            failure: WorkerFailure::Exited(0),
+            ..
+        } => {}
+        e => panic!("expected worker 1 exited 0, got {e:?}"),
+    }
+    assert!(err.to_string().contains("before finishing"), "{err}");
+    assert!(t.elapsed().as_secs() < 20, "took {:?}", t.elapsed());
+    assert_eq!(children(), Vec::<i32>::new(), "the others were not reaped");
+    // The same over several passes (the others wait at a barrier).
+    let err = ForkPool::new(2)
+        .for_each_chunk_passes(3, &[&[0u32; 100][..]], &mut c, |ch, _, _| {
+            if ch.worker == 0 && ch.pass == 1 {
+                std::process::exit(0);
+            }
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::Worker { worker: 0, .. }), "{err:?}");
+    assert_eq!(children(), Vec::<i32>::new());
+}
+
+fn a_hung_worker_times_out_and_is_killed() {
+    let t = std::time::Instant::now();
+    let mut c = ShmArray::<u32>::anonymous(10).unwrap();
+    let err = ForkPool::new(2)
+        .timeout(std::time::Duration::from_millis(500))
+        .for_each_chunk(&[&[0u32; 10][..]], &mut c, |ch, _, _| {
+            if ch.worker == 1 {
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            }
+        })
+        .unwrap_err();
+    match &err {
+        Error::Worker {
+            worker: 1,
+            failure: WorkerFailure::TimedOut { millis: 500 },
+            ..
+        } => {}
+        e => panic!("expected worker 1 to time out, got {e:?}"),
+    }
+    assert!(t.elapsed().as_secs() < 20, "took {:?}", t.elapsed());
+    assert_eq!(
+        children(),
+        Vec::<i32>::new(),
+        "the hung worker was not reaped"
+    );
+    // Live workers too.
+    let a = [0u64; 10];
+    let inputs = [&a[..]];
+    let mut c = ShmArray::<u64>::anonymous(10).unwrap();
+    let mut live = ForkPool::new(2)
+        .timeout(std::time::Duration::from_millis(500))
+        .start(&inputs, &mut c, |ch, _, _| {
+            if ch.worker == 0 {
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            }
+        })
+        .unwrap();
+    assert!(matches!(live.pass().unwrap_err(), Error::Timeout { .. }));
+    drop(live);
+    assert_eq!(children(), Vec::<i32>::new());
+}
+
+fn forking_with_another_thread_holding_stdout_is_refused() {
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let _lock = std::io::stdout().lock();
+        locked_tx.send(()).unwrap();
+        let _ = release_rx.recv_timeout(std::time::Duration::from_secs(30));
+    });
+    locked_rx.recv().unwrap();
+    let mut c = ShmArray::<u32>::anonymous(4).unwrap();
+    let r = ForkPool::new(2).for_each_chunk(&[&[0u32; 4][..]], &mut c, |_, _, out| {
+        println!("would deadlock");
+        out.fill(1);
+    });
+    let a = [0u32; 4];
+    let inputs = [&a[..]];
+    let r2 = ForkPool::new(2)
+        .start(&inputs, &mut c, |_, _, _| {})
+        .map(|_| ());
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    match r {
+        Err(Error::Threads { count }) => assert!(count >= 2, "{count}"),
+        other => panic!("expected Error::Threads, got {other:?}"),
+    }
+    assert!(matches!(r2, Err(Error::Threads { .. })), "{r2:?}");
+    assert!(r.unwrap_err().to_string().contains("threads"));
+    // Once the thread is gone, the pool works again.
+    shm_array::wait_single_threaded(std::time::Duration::from_secs(10)).unwrap();
+    ForkPool::new(2)
+        .for_each_chunk(&[&[0u32; 4][..]], &mut c, |_, _, out| out.fill(1))
+        .unwrap();
+    assert_eq!(c.as_slice(), &[1; 4]);
+}
+
+thread_local! {
+    static SNEAKY: std::cell::RefCell<Option<ShmArray<u64>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn a_child_cannot_write_through_a_thread_local_copy_of_a_handle() {
+    SNEAKY.with(|s| *s.borrow_mut() = Some(ShmArray::<u64>::anonymous(1).unwrap()));
+    let mut c = ShmArray::<u32>::anonymous(2).unwrap();
+    let err = ForkPool::new(2)
+        .for_each_chunk(&[&[0u32; 2][..]], &mut c, |_, _, _| {
+            SNEAKY.with(|s| s.borrow_mut().as_mut().unwrap()[0] += 1);
+        })
+        .unwrap_err();
+    match &err {
+        Error::Worker {
+            failure: WorkerFailure::Panicked(m),
+            ..
+        } => assert!(m.contains("owned by process"), "{m}"),
+        e => panic!("expected a refused borrow, got {e:?}"),
+    }
+    SNEAKY.with(|s| assert_eq!(s.borrow().as_ref().unwrap()[0], 0));
+}
+
+type Test = (&'static str, fn());
+
+fn main() {
+    // Pool tests fork, so they run on the main thread, one after another
+    // (`harness = false`): libtest's worker threads would make every fork
+    // refused with Error::Threads.
+    if std::env::var(ROLE).as_deref() == Ok("orphan") {
+        orphan_entry();
+        return;
+    }
+    let tests: &[Test] = &[
+        (
+            "workers_results_are_visible_to_the_parent",
+            workers_results_are_visible_to_the_parent,
+        ),
+        ("lengths_must_match", lengths_must_match),
+        (
+            "a_panicking_worker_is_an_error_not_a_hang",
+            a_panicking_worker_is_an_error_not_a_hang,
+        ),
+        (
+            "a_killed_worker_is_an_error_naming_the_signal",
+            a_killed_worker_is_an_error_naming_the_signal,
+        ),
+        (
+            "workers_die_with_their_parent",
+            workers_die_with_their_parent,
+        ),
+        (
+            "a_child_dropping_the_creators_handle_does_not_unlink",
+            a_child_dropping_the_creators_handle_does_not_unlink,
+        ),
+        (
+            "live_workers_run_many_passes_and_surface_failures",
+            live_workers_run_many_passes_and_surface_failures,
+        ),
+        (
+            "an_early_exit_0_is_an_error_within_seconds",
+            an_early_exit_0_is_an_error_within_seconds,
+        ),
+        (
+            "a_hung_worker_times_out_and_is_killed",
+            a_hung_worker_times_out_and_is_killed,
+        ),
+        (
+            "forking_with_another_thread_holding_stdout_is_refused",
+            forking_with_another_thread_holding_stdout_is_refused,
+        ),
+        (
+            "a_child_cannot_write_through_a_thread_local_copy_of_a_handle",
+            a_child_cannot_write_through_a_thread_local_copy_of_a_handle,
+        ),
+    ];
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let mut failed = Vec::new();
+    let mut ran = 0;
+    for (name, f) in tests {
+        if !filters.is_empty() && !filters.iter().any(|x| name.contains(x.as_str())) {
+            continue;
+        }
+        ran += 1;
+        let ok = std::panic::catch_unwind(*f).is_ok();
+        println!("test {name} ... {}", if ok { "ok" } else { "FAILED" });
+        if !ok {
+            failed.push(*name);
+        }
+    }
+    println!(
+        "pool tests: {} passed, {} failed",
+        ran - failed.len(),
+        failed.len()
+    );
+    if !failed.is_empty() {
+        println!("failed: {failed:?}");
+        std::process::exit(1);
+    }
 }

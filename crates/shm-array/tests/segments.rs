@@ -29,7 +29,7 @@ fn child_entry() {
             println!("child doubled {}", a.len());
         }
         "leak" => {
-            let mut seg = Segment::create(&name, &Layout::new().array::<u8>("x", 10))
+            let mut seg = Segment::create(&name, &Layout::new().array::<u8>("x", 10).unwrap())
                 .expect("create in child");
             seg.persist();
             println!("created");
@@ -106,7 +106,7 @@ fn too_small_and_foreign_segments_are_refused() {
     let a = ShmArray::<u64>::create(&cut, 4096).unwrap();
     a.unlink().unwrap();
     drop(a);
-    let seg = Segment::create(&cut, &Layout::new().array::<u64>("x", 4096)).unwrap();
+    let seg = Segment::create(&cut, &Layout::new().array::<u64>("x", 4096).unwrap()).unwrap();
     let mut seg = seg;
     seg.persist();
     drop(seg); // unmapped, name kept
@@ -184,8 +184,11 @@ fn several_arrays_at_offsets_with_shapes() {
     let name = g.name();
     let layout = Layout::new()
         .array::<i8>("a", 12)
+        .unwrap()
         .array::<f64>("b", 5)
-        .array_nd::<u16>("m", &[2, 3]);
+        .unwrap()
+        .array_nd::<u16>("m", &[2, 3])
+        .unwrap();
     let mut seg = Segment::create(&name, &layout).unwrap();
     let mut m = seg.take::<u16>("m").unwrap();
     m.copy_from_slice(&[0, 1, 2, 10, 11, 12]);
@@ -236,13 +239,32 @@ fn leaked_segments_are_swept_live_ones_are_not() {
     let leaked = g.name();
     let (st, out) = run_child("child_entry", &[(ROLE, "leak"), (NAME, &leaked)]);
     assert!(!st.success() && out.contains("created"), "{st:?} {out}");
-    let live = ShmArray::<u8>::create(&g.name(), 10).unwrap();
     let seen = shm_array::list_segments(&g.prefix).unwrap();
-    assert_eq!(seen.len(), 2, "{seen:?}");
-    assert!(seen.iter().all(|s| s.ours));
-    let dead: Vec<_> = seen.iter().filter(|s| !s.alive).map(|s| &s.name).collect();
-    assert_eq!(dead, vec![&leaked]);
-    let removed = shm_array::sweep_leaked(&g.prefix).unwrap();
-    assert_eq!(removed, vec![leaked]);
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].ours && !seen[0].alive, "{seen:?}");
+    // An explicit sweep while a live segment exists: only the dead one goes.
+    // (A name without unique_name's tail: its creation sweeps only itself.)
+    let live = ShmArray::<u8>::create(&format!("{}live", g.prefix), 10).unwrap();
+    assert_eq!(g.left().len(), 2);
+    let sweep = shm_array::sweep_leaked(&g.prefix).unwrap();
+    assert_eq!(sweep.removed, vec![leaked]);
     assert_eq!(g.left(), vec![live.segment_name().unwrap().to_string()]);
+}
+
+#[test]
+fn creating_a_segment_sweeps_a_sigkilled_creators_leftovers() {
+    let g = ShmGuard::new("autosweep");
+    let leaked = g.name();
+    let (st, out) = run_child("child_entry", &[(ROLE, "leak"), (NAME, &leaked)]);
+    assert!(!st.success() && out.contains("created"), "{st:?} {out}");
+    assert_eq!(
+        g.left(),
+        vec![leaked.clone()],
+        "the child should have leaked it"
+    );
+    // A new run (same prefix) removes what the dead creator left.
+    let live = ShmArray::<u8>::create(&g.name(), 10).unwrap();
+    assert_eq!(g.left(), vec![live.segment_name().unwrap().to_string()]);
+    drop(live);
+    assert!(g.left().is_empty());
 }

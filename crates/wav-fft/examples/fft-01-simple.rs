@@ -26,7 +26,7 @@ fn try_main() -> Result<(), BoxError> {
     let log = cli.args.out.stage_log();
     let path = cli.args.input()?;
     log.stage(format!("loading {}", path.display()));
-    let (info, bytes) = wav::read_data(&path)?;
+    let (info, bytes) = wav::read_data_with(&path, &cli.args.read_options())?;
     let load = log.elapsed();
     cli::log_info(&log, &info);
     let signal = wav::mix_to_mono(&info, &bytes);

@@ -38,7 +38,7 @@ fn try_main() -> Result<(), BoxError> {
     let log = cli.args.out.stage_log();
     let path = cli.args.input()?;
     log.stage(format!("loading {}", path.display()));
-    let signal = wav::load_mono(&path)?;
+    let signal = wav::load_mono_with(&path, &cli.args.read_options())?;
     cli::log_info(&log, &signal.info);
     let (fs, n) = (signal.sample_rate, signal.samples.len());
     let mut rec = Record::new("fft-05-parallel-exact");

@@ -34,7 +34,7 @@ fn try_main() -> Result<(), BoxError> {
     let log = cli.args.out.stage_log();
     let path = cli.args.input()?;
     log.stage(format!("mapping {}", path.display()));
-    let mapped = wav::MappedWav::open(&path)?;
+    let mapped = wav::MappedWav::open_with(&path, &cli.args.read_options())?;
     let info = mapped.info.clone();
     cli::log_info(&log, &info);
     let t = Instant::now();

@@ -117,7 +117,7 @@ impl fmt::Display for Error {
                 present,
             } => write!(
                 f,
-                "{}: truncated WAV file: the header announces {claimed} bytes of audio but only {present} follow it (ReadOptions::allow_truncated reads the whole frames present)",
+                "{}: truncated WAV file: the header announces {claimed} bytes of audio but only {present} follow it (allowing truncated input, e.g. --allow-truncated, reads the whole frames present)",
                 path.display()
             ),
             Error::Empty { path } => {

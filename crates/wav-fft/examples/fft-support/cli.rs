@@ -31,12 +31,21 @@ pub struct SpectrumArgs {
     /// Write the spectrum as a PNG picture here.
     #[arg(long, value_name = "PATH")]
     pub plot: Option<PathBuf>,
+    /// Read a WAV file whose data chunk is cut short: use the whole frames
+    /// present (and say so) instead of refusing it.
+    #[arg(long)]
+    pub allow_truncated: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub out: OutputArgs,
 }
 
 impl SpectrumArgs {
+    /// How to read the input (`--allow-truncated`).
+    pub fn read_options(&self) -> wav_fft::wav::ReadOptions {
+        wav_fft::wav::ReadOptions::default().allow_truncated(self.allow_truncated)
+    }
+
     /// The input file: the one given, or the quick generated file.
     ///
     /// # Errors
@@ -57,6 +66,12 @@ pub fn log_info(log: &StageLog, info: &WavInfo) {
         info.channels, info.kind, info.bits
     ));
     log.stage(format!("duration: {:.1} s", info.duration_s()));
+    if info.is_truncated() {
+        log.stage(format!(
+            "truncated file: the header announces {} bytes of audio, {} are read ({} whole frames)",
+            info.announced_len, info.data_len, info.frames
+        ));
+    }
 }
 
 /// Adds the input's description to the record.
