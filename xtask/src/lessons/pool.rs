@@ -245,7 +245,10 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
     rep.check(
         slow_last && results(r).iter().map(|x| x.0).eq(input_order(ctx)),
         format!("{list} list: items print as they finish (the slow first item last), results in input order"),
-        format!("last progress line: {:?}", progress.last().map(|s| s.trim())),
+        format!(
+            "last progress line: {}",
+            progress.last().map_or("none", |s| s.trim())
+        ),
     );
     let chart = ctx.report_path("pool-item-times.svg");
     report::bar_chart(
@@ -287,11 +290,12 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
     );
     let (in_order, first) = (m(s, "input_order_wall_s"), m(s, "longest_first_wall_s"));
     rep.check(
-        s.ok && first < 0.85 * in_order,
-        "two short items then a long one on 2 workers: longest first finishes clearly sooner",
+        s.ok && first < 0.9 * in_order,
+        "two short items then a long one on 2 workers: longest first finishes sooner (< 0.9×)",
         format!(
-            "input order {in_order:.3} s, longest first {first:.3} s ({} of input order; ≈ 2/3 expected)",
-            ratio(first / in_order)
+            "input order {in_order:.3} s, longest first {first:.3} s ({} of input order; ≈ 2/3 on 2 idle cores); load average {}",
+            ratio(first / in_order),
+            load_average()
         ),
     );
     rep.images.push((
