@@ -91,7 +91,7 @@ fn phenomena(ctx: &Ctx, rep: &mut LessonReport) -> Result<()> {
         (Some(a), Some(b)) if a < b
     );
     rep.check(
-        first == "futures created" && sequential,
+        lazy.record.ok && lazy.code == Some(0) && first == "futures created" && sequential,
         "async-02 mode 2: futures are lazy (\"created\" first) and awaited one by one they run one after another",
         format!("first line {first:?}; sleeper 2 starts after sleeper 1 ends: {sequential}"),
     );
@@ -127,7 +127,7 @@ fn phenomena(ctx: &Ctx, rep: &mut LessonReport) -> Result<()> {
                 .is_some_and(|(a, b)| *a <= *b + 0.002)
         });
     rep.check(
-        slept.len() == 5 && in_delay_order,
+        gathered.record.ok && gathered.code == Some(0) && slept.len() == 5 && in_delay_order,
         "async-02 mode 4: the sleepers end in the order of their delays; join_all returns results in input order",
         format!("ended {ended:?}; results (input order) {slept:.3?}"),
     );
