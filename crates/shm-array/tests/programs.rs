@@ -116,3 +116,29 @@ fn sigterm_unlinks_the_named_segments() {
     assert_eq!(st.code(), Some(128 + libc::SIGTERM), "{st:?}");
     assert!(leftovers.is_empty(), "left after SIGTERM: {leftovers:?}");
 }
+
+#[test]
+fn huge_lengths_are_one_line_errors_not_panics() {
+    // 2^61 (overflows 8 × len) and 2^60 (8 × len > isize::MAX, used to reach
+    // ftruncate with a negative size): each a clear error, nothing left.
+    let prefix = format!("shmtest-{}-huge-", std::process::id());
+    for len in ["2305843009213693952", "1152921504606846976"] {
+        let out = Command::new(example("shm-02-named-list"))
+            .args(["--len", len, "--prefix", &prefix])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "--len {len}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains("isize::MAX bytes"),
+            "--len {len}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "--len {len}: {stderr}");
+    }
+    let left = std::fs::read_dir(shm_array::SHM_DIR)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&prefix))
+        .count();
+    assert_eq!(left, 0);
+}
