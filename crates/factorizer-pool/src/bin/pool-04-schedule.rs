@@ -66,6 +66,25 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
     };
     rec.set("input_order_busiest_worker_s", busiest(input));
     rec.set("longest_first_busiest_worker_s", busiest(longest));
+    // The same in trial divisions: the work each worker was dealt, which
+    // a loaded machine cannot blur (only the order decides it).
+    let busiest_iterations = |run: &factorizer_pool::RunSummary| {
+        let mut per = std::collections::BTreeMap::<usize, u64>::new();
+        for item in &run.items {
+            if let Ok(f) = &item.outcome {
+                *per.entry(item.worker).or_default() += f.iterations;
+            }
+        }
+        per.values().copied().max().unwrap_or(0)
+    };
+    rec.set(
+        "input_order_busiest_worker_iterations",
+        busiest_iterations(input),
+    );
+    rec.set(
+        "longest_first_busiest_worker_iterations",
+        busiest_iterations(longest),
+    );
     let same = input
         .items
         .iter()
