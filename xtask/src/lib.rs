@@ -5,6 +5,8 @@
 //! orchestrates. A lesson is one entry of [`lessons::ALL`] plus one module in
 //! `lessons/` with a `run` function.
 
+#![forbid(unsafe_code)]
+
 pub mod ctx;
 pub mod lessons;
 pub mod report;

@@ -2,6 +2,8 @@
 //!
 //! `cargo xtask run-all` runs every lesson; `cargo xtask lessons` lists them.
 
+#![forbid(unsafe_code)]
+
 use clap::{Parser, Subcommand};
 
 /// Build, run and compare the lessons of "Procesamiento en paralelo".

@@ -22,6 +22,8 @@
 //!   (needed whenever plotters' `ab_glyph` feature is on, SVG included);
 //!   `plot` adds plotters' bitmap (PNG) backend.
 
+#![forbid(unsafe_code)]
+
 pub mod cli;
 pub mod data;
 pub mod download;

@@ -36,6 +36,8 @@
 //! assert_eq!(summary.total, 288_998);
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod download;
 pub mod limits;
 pub mod sleepers;

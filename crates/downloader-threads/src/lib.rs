@@ -48,6 +48,8 @@
 //! assert_eq!(summary.total, 288_998);
 //! ```
 
+#![forbid(unsafe_code)]
+
 use std::time::{Duration, Instant};
 
 use common::StageLog;

@@ -42,6 +42,38 @@ pub fn run(
     command: &WorkerCommand,
     algorithm: Algorithm,
 ) -> io::Result<RunSummary> {
+    run_inner(tasks, children, command, algorithm, DEFAULT_SILENCE, false)
+}
+
+/// How long [`run`] waits for a child's next answer before it kills the
+/// child and fails the items it had not answered (naming it): no wait on a
+/// child is unbounded.
+pub const DEFAULT_SILENCE: Duration = Duration::from_secs(300);
+
+/// As [`run`], but a child that sends no answer for `silence` is killed
+/// and its unanswered items fail, naming it; a `hang` fault is sent too
+/// (this bound stops it).
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with_silence_limit(
+    tasks: &[Task],
+    children: usize,
+    command: &WorkerCommand,
+    algorithm: Algorithm,
+    silence: Duration,
+) -> io::Result<RunSummary> {
+    run_inner(tasks, children, command, algorithm, silence, true)
+}
+
+fn run_inner(
+    tasks: &[Task],
+    children: usize,
+    command: &WorkerCommand,
+    algorithm: Algorithm,
+    silence: Duration,
+    send_hangs: bool,
+) -> io::Result<RunSummary> {
     let children = children.min(tasks.len()).max(1);
     let t0 = Instant::now();
     let t0_unix = worker::unix_ns();
@@ -68,7 +100,7 @@ pub fn run(
         let stdin = child.stdin.take().expect("stdin is piped");
         for index in (c..tasks.len()).step_by(children) {
             let task = tasks[index];
-            if task.fault == Some(Fault::Hang) {
+            if task.fault == Some(Fault::Hang) && !send_hangs {
                 results[index] = Some(failed(
                     index,
                     &task,
@@ -100,8 +132,31 @@ pub fn run(
         let pid = child.id();
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut panic = None;
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
+        // Lines are read on a thread of their own so that the wait for each
+        // answer is bounded: a child silent for `silence` is killed, which
+        // closes its stdout and ends the reader.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::Builder::new()
+            .name(format!("by-hand-answers-{c}"))
+            .spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        let mut silent = false;
+        loop {
+            let line = match rx.recv_timeout(silence) {
+                Ok(line) => line,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    silent = true;
+                    let _ = child.kill();
+                    break;
+                }
+            };
             match worker::parse_answer(&line) {
                 Ok(Answer::Result {
                     id,
@@ -131,6 +186,10 @@ pub fn run(
             }
         }
         let status = child.wait();
+        // The child is gone, so its stdout is closed: the reader ends.
+        if let Ok(r) = reader {
+            let _ = r.join();
+        }
         // The child has exited, so its stdin is closed: the writer has
         // finished or fails at once.
         let wrote = match writer {
@@ -139,6 +198,10 @@ pub fn run(
         };
         let reason = match panic {
             Some(msg) => format!("child pid {pid} panicked: {msg}"),
+            None if silent => format!(
+                "child pid {pid} sent no answer for {:.1} s and was killed",
+                silence.as_secs_f64()
+            ),
             None if !wrote => format!("child pid {pid}: its input could not be written"),
             None => describe_exit(pid, status).replace("worker", "child"),
         };

@@ -31,6 +31,8 @@
 //! assert_eq!(run.items[0].factors(), Some(&[3, 2_973_124_181][..]));
 //! ```
 
+#![forbid(unsafe_code)]
+
 use std::time::Duration;
 
 pub mod by_hand;

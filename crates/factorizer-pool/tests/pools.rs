@@ -377,3 +377,40 @@ fn children_of(parent: u32) -> Vec<u32> {
 fn running(pid: u32) -> bool {
     stat_fields(pid).is_some_and(|(state, _)| state != "Z" && state != "X")
 }
+
+#[test]
+fn by_hand_a_silent_child_is_killed_after_the_bound_and_named() {
+    // Before the bound, a hanging child was never joined: by_hand had to
+    // refuse to send it the hang. With a 1 s silence limit the child is
+    // killed, its unanswered items fail naming it, the other child's are
+    // answered, and the run ends in bounded time.
+    let nums = numbers();
+    let mut tasks = Task::list(&nums);
+    tasks[2].fault = Some(Fault::Hang);
+    let t0 = Instant::now();
+    let run = by_hand::run_with_silence_limit(
+        &tasks,
+        2,
+        &worker(),
+        Algorithm::Naive,
+        Duration::from_secs(1),
+    )
+    .unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
+    for item in &run.items {
+        let lost = item.index % 2 == 0 && item.index >= 2;
+        assert_eq!(
+            item.outcome.is_err(),
+            lost,
+            "item {}: {:?}",
+            item.index,
+            item.outcome
+        );
+    }
+    let why = run.items[2].outcome.as_ref().unwrap_err();
+    assert!(
+        why.contains("sent no answer for 1.0 s and was killed"),
+        "{why}"
+    );
+    assert_reaped(&run, &[]);
+}

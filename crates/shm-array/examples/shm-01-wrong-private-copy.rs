@@ -31,6 +31,8 @@ struct Cli {
 
 fn try_main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Segments leaked by crashed runs of any shm lesson (dead holders only).
+    support::sweep_at_start("shm-0")?;
     let log = cli.out.stage_log();
     let input_a = vec![1i64; cli.len];
     let input_b = vec![3i64; cli.len];

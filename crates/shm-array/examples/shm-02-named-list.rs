@@ -32,6 +32,7 @@ struct Cli {
 fn try_main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let log = cli.out.stage_log();
+    support::sweep_at_start(&cli.prefix)?;
     let mut input_a = ShmArray::<i64>::create(&shm_array::unique_name(&cli.prefix), cli.len)?;
     let mut input_b = ShmArray::<i64>::create(&shm_array::unique_name(&cli.prefix), cli.len)?;
     let mut results = ShmArray::<i64>::create(&shm_array::unique_name(&cli.prefix), cli.len)?;
@@ -41,6 +42,7 @@ fn try_main() -> anyhow::Result<()> {
         .iter()
         .filter_map(|a| a.segment_name().map(str::to_string))
         .collect();
+    support::unlink_on_signal(&names);
     log.stage(format!("created named segments {names:?}"));
     let pool = ForkPool::new(cli.workers);
     pool.for_each_chunk(

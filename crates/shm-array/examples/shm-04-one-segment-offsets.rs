@@ -32,12 +32,14 @@ struct Cli {
 fn try_main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let log = cli.out.stage_log();
+    support::sweep_at_start(&cli.prefix)?;
     let layout = Layout::new()
         .array::<i8>("input_a", cli.len)?
         .array::<i8>("input_b", cli.len)?
         .array::<i8>("results", cli.len)?;
     let name = shm_array::unique_name(&cli.prefix);
     let mut seg = Segment::create(&name, &layout)?;
+    support::unlink_on_signal(std::slice::from_ref(&name));
     for a in seg.arrays() {
         println!(
             "array {:8} {} × {} at offset {}",

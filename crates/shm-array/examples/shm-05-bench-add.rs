@@ -72,6 +72,11 @@ fn check(c: &ShmArray<f64>, what: &str) -> anyhow::Result<()> {
 
 fn try_main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Segments leaked by crashed runs of any shm lesson (dead holders only).
+    let sweep = shm_array::sweep_leaked("shm-0")?;
+    for name in &sweep.removed {
+        eprintln!("removed leaked segment {name:?} (its creator died)");
+    }
     let log = cli.out.stage_log();
     let (n, w, passes) = (cli.len, cli.workers.max(1), cli.passes.max(2));
     let gb = 24.0 * n as f64 / 1e9;

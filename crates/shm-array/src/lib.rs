@@ -37,21 +37,60 @@
 //!   it when the process dies, so [`sweep_leaked`] can tell a segment
 //!   leaked by a crashed (even `SIGKILL`ed) creator from a live one.
 //!
-//! # The safety story
-//! - Safe: creating arrays, `&[T]`/`&mut [T]` access ([`ShmArray`]
-//!   dereferences to a slice), [`ForkPool::for_each_chunk`]. Within one
-//!   process the borrow checker separates readers and writers; each array
-//!   of a segment is taken once per handle. The pool hands every worker a
-//!   disjoint chunk of the output, accepts only closures that capture
-//!   nothing (checked at compile time: a lock copied by `fork` would
-//!   protect nothing), and reaps every worker before returning.
-//!   [`LiveWorkers`] holds `&mut` of the output and `&` of the inputs for
-//!   as long as its workers live, and lets the parent read the output only
-//!   between passes, when every worker is idle.
-//! - `unsafe`: [`Segment::open`]/[`ShmArray::open`] (another process may
-//!   write what we borrow: the caller promises the processes coordinate,
-//!   like `memmap2`'s `map` of a file) and [`ForkPool::run`] (an arbitrary
-//!   closure in forked workers).
+//! # Safety model
+//! The promise: no sequence of safe calls causes undefined behaviour. Each
+//! hazard, and what stops it:
+//!
+//! - **Aliasing within a process.** [`ShmArray`] hands out `&[T]` and
+//!   `&mut [T]` under the borrow checker; each array of a segment is taken
+//!   once per handle; the pool holds `&mut` of its output (and `&` of its
+//!   inputs) until every worker is reaped. [`LiveWorkers`] lets the parent
+//!   read the output only between passes, when every worker is idle.
+//! - **Fork copies what it should not.** A closure given to the pool must
+//!   capture nothing (checked at compile time: a captured lock would be
+//!   copied, each worker would lock its own copy); its inputs must be plain
+//!   data ([`Element`], i.e. `bytemuck::Pod`), so no handle, lock or
+//!   reference to shared memory can ride in as an input. A handle reached
+//!   through a `static` or thread-local is still copied by fork, so every
+//!   mutable borrow ([`ShmArray::as_mut_slice`], `DerefMut`) and every
+//!   [`Segment::take`] checks that the calling process is the one that made
+//!   the handle: in a worker it panics (the call returns [`Error::Worker`])
+//!   or returns [`Error::ForeignProcess`]. Shared (read) borrows need no
+//!   check: the only writers are the workers, each on its own chunk of the
+//!   output, which the parent has borrowed mutably.
+//! - **Fork in a multithreaded process.** A lock held by another thread at
+//!   the fork (the allocator's, stdout's) stays locked forever in the
+//!   child. The safe pool counts this process's threads (/proc/self/task)
+//!   before every fork and refuses with [`Error::Threads`] when there is
+//!   more than one; fork is then sound and the child may allocate. (Before
+//!   calling the closure a worker allocates nothing anyway: input chunks
+//!   are cut in the parent; it exits with `_exit` without flushing.) Start
+//!   the pool before any thread, or join them first
+//!   ([`wait_single_threaded`] waits for a dropped rayon pool's threads).
+//! - **Workers that die or hang.** Every wait has a bound: a worker that
+//!   panics, is killed, exits early (even with status 0: a finished worker
+//!   exits with a private code) or outlives [`ForkPool::timeout`] makes the
+//!   call return [`Error::Worker`] naming it; the others are killed and
+//!   reaped before it returns; waiting workers sleep on a futex (after at
+//!   most 2 ms of spinning), so a dead peer costs no CPU. Workers die with
+//!   their parent (`PR_SET_PDEATHSIG`).
+//! - **Peers.** Another process that opened the segment by name can write
+//!   anything, anytime: [`Segment::open`]/[`ShmArray::open`] are `unsafe`
+//!   (the caller promises the processes coordinate, as with `memmap2`'s
+//!   file maps). The header a peer wrote is untrusted: magic, version,
+//!   counts, dimensions, shape products (overflow), element sizes, offsets
+//!   (inside the segment, after the header, aligned) and overlap are all
+//!   checked, each failure a named [`Error::BadHeader`] or [`Error::TooSmall`].
+//! - **Truncation.** A named segment cannot be sealed: a process of the same
+//!   user that `ftruncate`s it makes touching the cut-off pages raise
+//!   SIGBUS, in the creator too. That is a crash, not silent corruption;
+//!   creating a named segment stays safe because only the creating user
+//!   can open it (mode 0600, `open` refuses other owners) and doing so is
+//!   `unsafe`, whose contract includes "nobody shrinks it". Anonymous
+//!   segments are sealed memfds: nobody can shrink them.
+//! - **Signals.** A worker killed by a signal is an error (above); a
+//!   creator killed by SIGKILL leaves its named segment, which
+//!   [`sweep_leaked`] removes once no process holds its `flock`.
 //! - Every `unsafe` block in the crate carries a `// SAFETY:` comment.
 //!
 //! # Performance: what a pass of forked workers costs
@@ -72,7 +111,8 @@
 //!
 //! Linux only (memfd, `MADV_POPULATE_*`, `PR_SET_PDEATHSIG`, pidfd).
 
-#![cfg(target_os = "linux")]
+#[cfg(not(target_os = "linux"))]
+compile_error!("shm-array is Linux-only (memfd, MADV_POPULATE_*, PR_SET_PDEATHSIG, pidfd, /proc)");
 
 mod array;
 mod element;
@@ -87,7 +127,9 @@ pub use element::Element;
 pub use error::{Error, Result, WorkerFailure};
 pub use header::{ArrayInfo, HEADER_BYTES, MAX_ARRAYS, MAX_DIMS};
 pub use live::LiveWorkers;
-pub use mapping::{SHM_DIR, SegmentStatus, list_segments, sweep_leaked, unique_name};
+pub use mapping::{
+    SHM_DIR, SegmentStatus, Sweep, list_segments, set_auto_sweep, sweep_leaked, unique_name,
+};
 pub use pool::{
     Chunk, DEFAULT_TIMEOUT, ForkPool, PoolStats, split_range, thread_count, wait_single_threaded,
 };

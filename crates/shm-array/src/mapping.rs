@@ -137,6 +137,10 @@ impl Mapping {
 
     fn create_named(name: &str, len: usize) -> Result<Mapping> {
         let bare = check_name(name)?;
+        if AUTO_SWEEP.load(Ordering::Relaxed) {
+            // Best effort: a failing sweep must not stop the creation.
+            let _ = sweep_leaked(sweep_prefix(&bare));
+        }
         let path = shm_path(&bare);
         let mode = Mode::S_IRUSR | Mode::S_IWUSR;
         let fd = nix::sys::mman::shm_open(
@@ -378,28 +382,68 @@ pub fn list_segments(prefix: &str) -> Result<Vec<SegmentStatus>> {
     Ok(out)
 }
 
+/// What [`sweep_leaked`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sweep {
+    /// Leaked segments removed.
+    pub removed: Vec<String>,
+    /// Segments that could not be inspected or removed, with the reason
+    /// (they were left alone; the sweep went on with the others).
+    pub skipped: Vec<(String, String)>,
+}
+
 /// Removes segments made by this crate, named `prefix…`, that no process
 /// holds any more (their creator crashed or was killed before unlinking).
-/// Returns the names removed.
 ///
 /// Crash-safe: every handle holds a shared `flock` on the segment, which
 /// the kernel releases when the process dies, so "nobody holds it" is a
 /// fact, not a guess from pids or timestamps. Live segments are never
-/// touched; names not made by this crate (no header magic) are left alone.
+/// touched; names not made by this crate (no header magic) are left alone;
+/// an entry that cannot be inspected is skipped and reported in
+/// [`Sweep::skipped`].
+///
+/// [`Segment::create`](crate::Segment::create) runs this for the new name's
+/// prefix (the name without the tail [`unique_name`] adds) unless
+/// [`set_auto_sweep`]`(false)`.
 ///
 /// # Errors
-/// When /dev/shm cannot be read or a segment cannot be inspected.
-pub fn sweep_leaked(prefix: &str) -> Result<Vec<String>> {
-    let mut removed = Vec::new();
+/// When /dev/shm cannot be read.
+pub fn sweep_leaked(prefix: &str) -> Result<Sweep> {
+    let mut out = Sweep::default();
     for n in names_with_prefix(prefix)? {
-        if let Some(s) = inspect(&n, true)?
-            && s.ours
-            && !s.alive
-        {
-            removed.push(s.name);
+        match inspect(&n, true) {
+            Ok(Some(s)) if s.ours && !s.alive => out.removed.push(s.name),
+            Ok(_) => {}
+            Err(e) => out.skipped.push((n, e.to_string())),
         }
     }
-    Ok(removed)
+    Ok(out)
+}
+
+static AUTO_SWEEP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Turns off (or on again) the sweep of leaked segments that creating a
+/// named segment runs (on by default), for libraries that want to decide
+/// themselves when dead segments are removed. Process-wide.
+pub fn set_auto_sweep(on: bool) {
+    AUTO_SWEEP.store(on, Ordering::Relaxed);
+}
+
+/// The prefix a sweep at creation of `bare` covers: the name without the
+/// `PID-N-HEX` tail of [`unique_name`] (the whole name otherwise).
+pub(crate) fn sweep_prefix(bare: &str) -> &str {
+    let mut parts = bare.rsplitn(4, '-');
+    let (Some(hex), Some(n), Some(pid), Some(rest)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return bare;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if hex.len() == 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()) && digits(n) && digits(pid) {
+        &bare[..rest.len() + 1]
+    } else {
+        bare
+    }
 }
 
 /// A name that no other process will pick: `prefix`, this pid, a counter
@@ -413,4 +457,15 @@ pub fn unique_name(prefix: &str) -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     format!("{prefix}{}-{n}-{t:08x}", std::process::id())
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    #[test]
+    fn the_sweep_prefix_drops_the_unique_tail() {
+        let n = super::unique_name("shm-lesson-");
+        assert_eq!(super::sweep_prefix(&n), "shm-lesson-");
+        assert_eq!(super::sweep_prefix("plain"), "plain");
+        assert_eq!(super::sweep_prefix("a-b-c-d"), "a-b-c-d");
+    }
 }

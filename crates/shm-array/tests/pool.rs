@@ -90,9 +90,16 @@ fn a_killed_worker_is_an_error_naming_the_signal() {
         }
     };
     for (workers, expected) in [(2, libc::SIGKILL), (3, libc::SIGTERM)] {
+        let t = std::time::Instant::now();
         let err = ForkPool::new(workers)
             .for_each_chunk(&[&a[..]], &mut c, die)
             .unwrap_err();
+        assert!(t.elapsed().as_secs() < 20, "took {:?}", t.elapsed());
+        println!(
+            "  (killed worker detected, others reaped, in {:?})",
+            t.elapsed()
+        );
+        assert_eq!(children(), Vec::<i32>::new(), "the others were not reaped");
         match &err {
             Error::Worker {
                 worker: 0,
@@ -284,6 +291,10 @@ fn an_early_exit_0_is_an_error_within_seconds() {
     }
     assert!(err.to_string().contains("before finishing"), "{err}");
     assert!(t.elapsed().as_secs() < 20, "took {:?}", t.elapsed());
+    println!(
+        "  (early exit(0) detected, others reaped, in {:?})",
+        t.elapsed()
+    );
     assert_eq!(children(), Vec::<i32>::new(), "the others were not reaped");
     // The same over several passes (the others wait at a barrier).
     let err = ForkPool::new(2)

@@ -70,3 +70,75 @@ fn the_shared_programs_print_the_books_result() {
         assert!(left.is_empty(), "{name} left {left:?}");
     }
 }
+
+#[test]
+fn sigterm_unlinks_the_named_segments() {
+    use std::io::{BufRead, BufReader};
+    let prefix = format!("shmtest-{}-sigterm-", std::process::id());
+    let left = || -> Vec<String> {
+        std::fs::read_dir(shm_array::SHM_DIR)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with(&prefix))
+            .collect()
+    };
+    // Big enough that the work takes a while after the segments exist.
+    let mut child = Command::new(example("shm-02-named-list"))
+        .args(["--len", "20000000", "--prefix", &prefix])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+        if line.contains("created named segments") {
+            break;
+        }
+    }
+    assert!(seen.contains("created named segments"), "{seen}");
+    assert_eq!(left().len(), 3, "{:?}", left());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let st = child.wait().unwrap();
+    let leftovers = left();
+    for n in &leftovers {
+        let _ = std::fs::remove_file(std::path::Path::new(shm_array::SHM_DIR).join(n));
+    }
+    assert_eq!(st.code(), Some(128 + libc::SIGTERM), "{st:?}");
+    assert!(leftovers.is_empty(), "left after SIGTERM: {leftovers:?}");
+}
+
+#[test]
+fn huge_lengths_are_one_line_errors_not_panics() {
+    // 2^61 (overflows 8 × len) and 2^60 (8 × len > isize::MAX, used to reach
+    // ftruncate with a negative size): each a clear error, nothing left.
+    let prefix = format!("shmtest-{}-huge-", std::process::id());
+    for len in ["2305843009213693952", "1152921504606846976"] {
+        let out = Command::new(example("shm-02-named-list"))
+            .args(["--len", len, "--prefix", &prefix])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "--len {len}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains("isize::MAX bytes"),
+            "--len {len}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "--len {len}: {stderr}");
+    }
+    let left = std::fs::read_dir(shm_array::SHM_DIR)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&prefix))
+        .count();
+    assert_eq!(left, 0);
+}

@@ -55,6 +55,17 @@ fn try_main() -> Result<bool, Box<dyn std::error::Error>> {
     record_metrics(&mut rec, input);
     rec.set("longest_first_wall_s", longest.wall.as_secs_f64());
     rec.set("input_order_wall_s", input.wall.as_secs_f64());
+    // The busiest worker's compute time in each order: what the order
+    // changes, and less sensitive than the wall time to a loaded machine.
+    let busiest = |run: &factorizer_pool::RunSummary| {
+        let mut per = std::collections::BTreeMap::<usize, f64>::new();
+        for item in &run.items {
+            *per.entry(item.worker).or_default() += item.compute.as_secs_f64();
+        }
+        per.values().copied().fold(0.0, f64::max)
+    };
+    rec.set("input_order_busiest_worker_s", busiest(input));
+    rec.set("longest_first_busiest_worker_s", busiest(longest));
     let same = input
         .items
         .iter()
