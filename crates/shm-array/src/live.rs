@@ -201,14 +201,25 @@ impl<T, U: Element> LiveWorkers<'_, T, U> {
                 return Ok(());
             }
             if std::time::Instant::now() >= deadline {
+                if slot == READY {
+                    self.kill_all();
+                    return Err(Error::Timeout {
+                        what: "live workers' start-up",
+                        seconds: self.timeout.as_secs_f64(),
+                    });
+                }
+                // The late worker is one that has not finished this pass.
+                let target = self.ctrl.u32_at(CMD).load(Ordering::Acquire);
+                let worker = (0..self.pids.len())
+                    .find(|&i| self.ctrl.progress(i).load(Ordering::Acquire) < target)
+                    .unwrap_or(0);
                 self.kill_all();
-                return Err(Error::Timeout {
-                    what: if slot == READY {
-                        "live workers' start-up"
-                    } else {
-                        "a pass of the live workers"
+                return Err(Error::Worker {
+                    worker,
+                    range: self.ranges[worker].clone(),
+                    failure: WorkerFailure::TimedOut {
+                        millis: self.timeout.as_millis() as u64,
                     },
-                    seconds: self.timeout.as_secs_f64(),
                 });
             }
             futex_wait(self.ctrl.u32_at(slot), d, Duration::from_millis(10));
@@ -246,8 +257,9 @@ impl<T, U: Element> LiveWorkers<'_, T, U> {
     /// wall time in seconds (wake-up to the last worker done).
     ///
     /// # Errors
-    /// [`Error::Worker`] when a worker panicked or died (the others are
-    /// stopped and reaped; later passes fail the same way).
+    /// [`Error::Worker`] when a worker panicked, died, or did not finish
+    /// within the pool's timeout (named, with [`WorkerFailure::TimedOut`]);
+    /// the others are stopped and reaped; later passes fail the same way.
     pub fn pass(&mut self) -> Result<f64> {
         if self.pids.iter().any(Option::is_none) {
             return Err(self.failure());
@@ -356,6 +368,8 @@ fn live_child(
                 range: range.clone(),
                 pass: seen as usize - 1,
             });
+            // Passes done, so that a timeout can name the worker that is late.
+            ctrl.progress(worker).store(seen, Ordering::Release);
             arrive(ctrl.u32_at(DONE), n);
         }
     }));

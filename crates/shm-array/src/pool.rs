@@ -400,8 +400,9 @@ impl ForkPool {
     /// The longest a call waits for its workers ([`DEFAULT_TIMEOUT`] = 300 s
     /// unless set): past it every worker still running is killed and
     /// reaped, and the call returns [`Error::Worker`] with
-    /// [`WorkerFailure::TimedOut`] (or [`Error::Timeout`] for
-    /// [`LiveWorkers`](crate::LiveWorkers), per pass).
+    /// [`WorkerFailure::TimedOut`] naming a worker that did not finish (for
+    /// [`LiveWorkers`](crate::LiveWorkers) the limit applies per pass, and a
+    /// start-up that overruns it is [`Error::Timeout`]).
     pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
         self.timeout = timeout;
         self

@@ -349,7 +349,14 @@ fn a_hung_worker_times_out_and_is_killed() {
             }
         })
         .unwrap();
-    assert!(matches!(live.pass().unwrap_err(), Error::Timeout { .. }));
+    match live.pass().unwrap_err() {
+        Error::Worker {
+            worker: 0,
+            failure: WorkerFailure::TimedOut { millis: 500 },
+            ..
+        } => {}
+        e => panic!("expected live worker 0 to be named as timed out, got {e:?}"),
+    }
     drop(live);
     assert_eq!(children(), Vec::<i32>::new());
 }
