@@ -387,3 +387,28 @@ fn crates_without_unsafe_forbid_it() {
         );
     }
 }
+
+/// What run-all prints must not show Rust internals: exit codes and error
+/// lists go through `ctx::exit_text` / `ctx::errors_text`, never `{:?}`.
+#[test]
+fn lesson_checks_print_exit_codes_for_people() {
+    let dir = root().join("xtask/src/lessons");
+    let mut bad = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let src = std::fs::read_to_string(&path).unwrap();
+        for (i, line) in src.lines().enumerate() {
+            if ["exit {:?}", "errors {:?}", "exit code {:?}"]
+                .iter()
+                .any(|p| line.contains(p))
+            {
+                bad.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "Debug-formatted exit codes:\n{}",
+        bad.join("\n")
+    );
+}

@@ -16,6 +16,7 @@ use common::Record;
 
 use super::Lesson;
 use crate::Ctx;
+use crate::ctx::exit_text;
 use crate::report::LessonReport;
 use crate::table::{Table, ratio, secs};
 
@@ -136,9 +137,9 @@ fn pool_part(ctx: &Ctx, rep: &mut LessonReport) -> Result<()> {
             "{list} list: mpirun -n 2 {CLUSTER_POOL} prints the Results block of {PROCS} --workers 2"
         ),
         format!(
-            "{} result lines each; exit {:?}",
+            "{} result lines each; {}",
             theirs.len().saturating_sub(1),
-            mpi.code
+            exit_text(mpi.code)
         ),
     );
     let items = mpi.record.metric_u64("items").unwrap_or(0) as usize;
@@ -308,8 +309,8 @@ fn pool_part(ctx: &Ctx, rep: &mut LessonReport) -> Result<()> {
         "--fault 1=crash: the job ends within seconds with one message naming the item and the \
          rank, and no rank is left running",
         format!(
-            "exit {:?} after {:.2} s; {}; processes left: {left:?}",
-            crash.code,
+            "{} after {:.2} s; {}; processes left: {left:?}",
+            exit_text(crash.code),
             crash.wall.as_secs_f64(),
             errors.first().copied().unwrap_or("no error line")
         ),

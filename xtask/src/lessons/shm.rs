@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use super::Lesson;
 use crate::Ctx;
+use crate::ctx::{errors_text, exit_text};
 use crate::report::{self, LessonReport};
 use crate::table::{Table, ratio};
 
@@ -72,7 +73,7 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
     rep.check(
         r1.code == Some(0) && r1.record.ok,
         "shm-01 ran",
-        format!("exit {:?}, errors {:?}", r1.code, r1.record.errors),
+        format!("{}, {}", exit_text(r1.code), errors_text(&r1.record.errors)),
     );
     rep.check(
         r1.record.metrics.get("parent_untouched") == Some(&serde_json::Value::Bool(true))
@@ -121,7 +122,7 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
             rep.check(
                 r.code == Some(0) && rec.ok && correct && left == 0,
                 format!("{prog} --len {len}: every result is 1 + 3 and no segment is left"),
-                format!("exit {:?}, errors {:?}", r.code, rec.errors),
+                format!("{}, {}", exit_text(r.code), errors_text(&rec.errors)),
             );
             if args.is_empty() {
                 rep.check(
@@ -147,7 +148,7 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
     rep.check(
         b.code == Some(0) && m.ok,
         "the benchmark ran and every method computed c = a + b",
-        format!("exit {:?}, errors {:?}", b.code, m.errors),
+        format!("{}, {}", exit_text(b.code), errors_text(&m.errors)),
     );
     let bytes = m.metric_u64("bytes_per_pass").unwrap_or(0) as f64;
     let stream_s = m
