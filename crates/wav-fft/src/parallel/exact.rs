@@ -909,20 +909,8 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parallel::tests::test_signal;
     use crate::spectrum::realfft_spectrum;
-
-    fn test_signal(n: usize) -> Vec<f32> {
-        let mut s = 1u64;
-        (0..n)
-            .map(|i| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                let noise = (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-                (i as f32 * 0.0123).sin() + 0.3 * (i as f32 * 1.7).cos() + 0.1 * noise
-            })
-            .collect()
-    }
 
     fn check(plan: &ExactPlan) {
         let n = plan.signal_len;

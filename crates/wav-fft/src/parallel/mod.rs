@@ -211,7 +211,8 @@ pub use exact::{ExactPlan, Steps, exact};
 mod tests {
     use super::*;
 
-    fn test_signal(n: usize) -> Vec<f32> {
+    /// A deterministic test signal: two tones and a little noise (also used by `exact`'s tests).
+    pub(crate) fn test_signal(n: usize) -> Vec<f32> {
         let mut s = 1u64;
         (0..n)
             .map(|i| {
