@@ -267,14 +267,7 @@ impl Segment {
                 reason: format!("array {:?} is misaligned", info.name),
             });
         }
-        let pid = nix::unistd::getpid().as_raw();
-        if pid != self.owner {
-            return Err(Error::ForeignProcess {
-                name: self.map.display_name().to_string(),
-                owner: self.owner,
-                pid,
-            });
-        }
+        in_owner(self.owner, self.map.display_name())?;
         self.taken[idx] = true;
         // SAFETY: header::read/Layout checked offset + len * size_of::<T>()
         // lies inside the mapping, so the offset pointer is in bounds and
@@ -286,7 +279,7 @@ impl Segment {
             len: info.len,
             shape: info.shape.clone(),
             array: info.name.clone(),
-            owner: pid,
+            owner: self.owner,
             _t: PhantomData,
         })
     }
@@ -507,14 +500,7 @@ impl<T: Element> ShmArray<T> {
     /// # Errors
     /// [`Error::ForeignProcess`] outside the owning process.
     pub fn try_as_mut_slice(&mut self) -> Result<&mut [T]> {
-        let pid = nix::unistd::getpid().as_raw();
-        if pid != self.owner {
-            return Err(Error::ForeignProcess {
-                name: self.map.display_name().to_string(),
-                owner: self.owner,
-                pid,
-            });
-        }
+        in_owner(self.owner, self.map.display_name())?;
         Ok(self.raw_mut())
     }
 
@@ -570,5 +556,21 @@ impl<T: Element> Deref for ShmArray<T> {
 impl<T: Element> DerefMut for ShmArray<T> {
     fn deref_mut(&mut self) -> &mut [T] {
         self.as_mut_slice()
+    }
+}
+
+/// `Ok` in the process that made a handle (`owner`); [`Error::ForeignProcess`]
+/// naming segment `name` anywhere else (a forked child reaching the handle
+/// through a static or a thread-local).
+fn in_owner(owner: libc::pid_t, name: &str) -> Result<()> {
+    let pid = nix::unistd::getpid().as_raw();
+    if pid == owner {
+        Ok(())
+    } else {
+        Err(Error::ForeignProcess {
+            name: name.to_string(),
+            owner,
+            pid,
+        })
     }
 }
