@@ -18,6 +18,10 @@ mod support;
 /// the data chunk is memory-mapped and each sample pair is decoded, mixed
 /// and written straight into the FFT's first matrix: reading, mixing and the
 /// first transpose are one pass, on every core. The rest is fft-05.
+///
+/// The input must not be written to or truncated while the program runs: it
+/// is read through a memory map (copy it first if it is still being
+/// recorded; fft-05 reads with read(2) and has no such condition).
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
@@ -34,7 +38,9 @@ fn try_main() -> Result<(), BoxError> {
     let log = cli.args.out.stage_log();
     let path = cli.args.input()?;
     log.stage(format!("mapping {}", path.display()));
-    let mapped = wav::MappedWav::open_with(&path, &cli.args.read_options())?;
+    // SAFETY: the program's contract (its --help): the input is a recording
+    // nobody writes to or truncates while the program runs.
+    let mapped = unsafe { wav::MappedWav::open_with(&path, &cli.args.read_options()) }?;
     let info = mapped.info.clone();
     cli::log_info(&log, &info);
     let t = Instant::now();

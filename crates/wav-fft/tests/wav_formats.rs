@@ -31,7 +31,9 @@ fn read_all_ways(dir: &Path, name: &str, bytes: &[u8]) -> (wav::WavInfo, Vec<f32
     let path = write(dir, name, bytes);
     let info = wav::probe(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
     let loaded = wav::load_mono(&path).unwrap();
-    let mapped = wav::MappedWav::open(&path).unwrap();
+    // SAFETY: the test's own temporary file, written above and not modified
+    // while it is mapped.
+    let mapped = unsafe { wav::MappedWav::open(&path) }.unwrap();
     let mut m = vec![0f32; mapped.len()];
     mapped.fill(0, &mut m);
     let (info2, data) = wav::read_data(&path).unwrap();
@@ -270,7 +272,9 @@ fn truncated_data_is_an_error_by_default_and_whole_frames_on_request() {
         for e in [
             wav::probe(&path).unwrap_err(),
             wav::load_mono(&path).unwrap_err(),
-            wav::MappedWav::open(&path).unwrap_err(),
+            // SAFETY: the test's own temporary file, written above and not modified
+            // while it is mapped.
+            unsafe { wav::MappedWav::open(&path) }.unwrap_err(),
             wav::read_data(&path).unwrap_err(),
         ] {
             match &e {
@@ -299,7 +303,9 @@ fn truncated_data_is_an_error_by_default_and_whole_frames_on_request() {
         assert_eq!(x.info.data_len, 582);
         let want = reference_mono(&data[..582], 2, 3, false, container == Box64::Rifx);
         close(&x.samples, &want, 1e-7, "truncated");
-        let m = wav::MappedWav::open_with(&path, &opts).unwrap();
+        // SAFETY: the test's own temporary file, written above and not modified
+        // while it is mapped.
+        let m = unsafe { wav::MappedWav::open_with(&path, &opts) }.unwrap();
         assert_eq!(m.len(), 97);
         let (info, bytes) = wav::read_data_with(&path, &opts).unwrap();
         assert_eq!(wav::mix_to_mono(&info, &bytes), x.samples);
@@ -341,7 +347,9 @@ fn fill_beyond_the_file_gives_zeros_and_never_panics() {
         &encode_int(&[16384, 16384, -32768, 0, 0, 0], 16, 2, false),
     );
     let path = write(dir.path(), "three.wav", &bytes);
-    let mapped = wav::MappedWav::open(&path).unwrap();
+    // SAFETY: the test's own temporary file, written above and not modified
+    // while it is mapped.
+    let mapped = unsafe { wav::MappedWav::open(&path) }.unwrap();
     let slice = WavSlice::parse(&bytes, "three.wav", &ReadOptions::default()).unwrap();
     let all = [0.5f32, -0.5, 0.0];
     for start in [0usize, 2, 3, 4, 1 << 20, usize::MAX - 1, usize::MAX] {

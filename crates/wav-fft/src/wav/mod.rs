@@ -298,26 +298,52 @@ pub fn mix_to_mono(info: &WavInfo, bytes: &[u8]) -> Vec<f32> {
     out
 }
 
-/// Reads a WAV file as a mono signal: maps the data chunk and mixes while
-/// converting, in parallel — one pass over the file.
+/// Reads a WAV file as a mono signal: reads the data chunk in blocks of
+/// whole frames and mixes each block while converting, in parallel — one
+/// pass over the file, with `read(2)` rather than a memory map, so that
+/// another process writing or truncating the file meanwhile can only give an
+/// error or odd samples, never undefined behaviour (see [`MappedWav::open`]
+/// for the mapped path and its contract).
 ///
 /// # Errors
-/// As [`probe`].
+/// As [`probe`], plus read errors (a file that shrank while it was read
+/// gives [`Error::Io`] naming it).
 pub fn load_mono(path: impl AsRef<Path>) -> Result<MonoSignal, Error> {
     load_mono_with(path, &ReadOptions::default())
 }
 
+/// Bytes per read in [`load_mono`]: large enough that the parallel mix of a
+/// block outweighs its scheduling, small enough to stay in the caches.
+const READ_BLOCK: usize = 8 << 20;
+
 /// [`load_mono`] with options.
 ///
 /// # Errors
-/// As [`probe`].
+/// As [`load_mono`].
 pub fn load_mono_with(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<MonoSignal, Error> {
-    let mapped = MappedWav::open_with(path, opts)?;
-    let mut samples = vec![0f32; mapped.len()];
-    mapped.fill(0, &mut samples);
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut at = FileAt { file, len };
+    let info = header::parse(&mut at, path, opts)?;
+    let frames = usize::try_from(info.frames)
+        .map_err(|_| Error::format(path, "more frames than the address space"))?;
+    let block = info.block_align().max(1);
+    let mut file = at.file;
+    file.seek(SeekFrom::Start(info.data_offset))
+        .map_err(|e| Error::io(path, e))?;
+    // Safe to allocate: the walker checked the frames against the file's length.
+    let mut samples = vec![0f32; frames];
+    let per_read = (READ_BLOCK / block).max(1);
+    let mut buf = vec![0u8; per_read * block];
+    for out in samples.chunks_mut(per_read) {
+        let bytes = &mut buf[..out.len() * block];
+        file.read_exact(bytes).map_err(|e| Error::io(path, e))?;
+        Frames::new(bytes, &info).fill(0, out);
+    }
     Ok(MonoSignal {
-        sample_rate: mapped.info.sample_rate,
-        info: mapped.info,
+        sample_rate: info.sample_rate,
+        info,
         samples,
     })
 }
@@ -378,17 +404,48 @@ pub struct MappedWav {
 impl MappedWav {
     /// Maps the data chunk of `path`.
     ///
+    /// Mapping is what lets [`parallel::exact`](crate::parallel::exact) read
+    /// a recording larger than memory straight from the page cache; for a
+    /// signal in memory, the safe [`load_mono`] reads the file instead.
+    ///
+    /// # Safety
+    /// Like every file map ([`memmap2::Mmap::map`]), the returned value
+    /// borrows the file's bytes from the kernel, not from Rust: for as long as
+    /// it (or anything filled from it) is being read, **no one may write to,
+    /// truncate or replace-in-place the file** — not this process, not
+    /// another. A write while mapped is a data race (undefined behaviour in
+    /// Rust's memory model); a truncation makes reads past the new end raise
+    /// `SIGBUS`, which ends the process. Renaming or deleting the file is
+    /// fine (the map keeps the old inode). The caller guarantees this, for
+    /// example because the file is its own temporary file, or a recording it
+    /// documents as read-only while the program runs.
+    ///
+    /// Calling it is therefore an `unsafe` act the caller signs; this does
+    /// **not** compile:
+    ///
+    /// ```compile_fail,E0133
+    /// let m = wav_fft::wav::MappedWav::open("recording.wav");
+    /// ```
+    ///
     /// # Errors
     /// As [`probe`], or when the file cannot be mapped.
-    pub fn open(path: impl AsRef<Path>) -> Result<MappedWav, Error> {
-        MappedWav::open_with(path, &ReadOptions::default())
+    pub unsafe fn open(path: impl AsRef<Path>) -> Result<MappedWav, Error> {
+        // SAFETY: the caller upholds the same contract (see above).
+        unsafe { MappedWav::open_with(path, &ReadOptions::default()) }
     }
 
     /// [`MappedWav::open`] with options.
     ///
+    /// # Safety
+    /// As [`MappedWav::open`]: nobody writes to or truncates the file while
+    /// the map is alive.
+    ///
     /// # Errors
     /// As [`probe`], or when the file cannot be mapped.
-    pub fn open_with(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<MappedWav, Error> {
+    pub unsafe fn open_with(
+        path: impl AsRef<Path>,
+        opts: &ReadOptions,
+    ) -> Result<MappedWav, Error> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
@@ -396,10 +453,11 @@ impl MappedWav {
         let info = header::parse(&mut at, path, opts)?;
         let map_len = usize::try_from(info.data_len)
             .map_err(|_| Error::format(path, "data chunk larger than the address space"))?;
-        // SAFETY: the map is read-only and private to this process. Like every
-        // file map, its contents could change if another process wrote to the
-        // file meanwhile; we only read bytes (any value is a valid u8), and the
-        // range was checked against the file's length by the walker.
+        // SAFETY: the map is read-only and private; the range was checked
+        // against the file's length by the walker; and the caller of this
+        // `unsafe fn` guarantees nobody writes to or truncates the file while
+        // it is mapped (the contract above), so the bytes behave as an
+        // immutable `&[u8]` for the map's lifetime.
         let map = unsafe {
             memmap2::MmapOptions::new()
                 .offset(info.data_offset)
