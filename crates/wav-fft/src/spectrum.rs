@@ -171,19 +171,34 @@ impl Spectrum {
         // chunks' lists are merged the same way. One pass, no sorting of
         // millions of candidates; most bins fail the first comparison.
         let end = r.end.max(first);
+        // Chunks long enough to hold many separated peaks, so that each
+        // finds its n best early and skips the rest against their floor.
+        let chunk = (8 * n.max(1) * sep).max(1 << 16);
         let lists: Vec<Vec<(usize, f32)>> = (first..end)
-            .step_by(1 << 16)
+            .step_by(chunk)
             .collect::<Vec<_>>()
             .into_par_iter()
             .map(|start| {
                 let mut best = Vec::with_capacity(n + 1);
                 let mut floor = 0.0f32;
-                for k in start..(start + (1 << 16)).min(end) {
-                    let v = m[k];
-                    if v > floor && v >= m[k - 1] && (k + 1 >= m.len() || v > m[k + 1]) {
-                        offer(&mut best, n, sep, k, v);
-                        if best.len() == n {
-                            floor = best.iter().map(|b| b.1).fold(f32::INFINITY, f32::min);
+                let stop = (start + chunk).min(end);
+                for s0 in (start..stop).step_by(256) {
+                    let s1 = (s0 + 256).min(stop);
+                    // Skip a run of bins none of which beats the floor (a
+                    // branch-free maximum: most runs, once n peaks are known).
+                    let top = m[s0..s1]
+                        .iter()
+                        .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+                    if top <= floor {
+                        continue;
+                    }
+                    for k in s0..s1 {
+                        let v = m[k];
+                        if v > floor && v >= m[k - 1] && (k + 1 >= m.len() || v > m[k + 1]) {
+                            offer(&mut best, n, sep, k, v);
+                            if best.len() == n {
+                                floor = best.iter().map(|b| b.1).fold(f32::INFINITY, f32::min);
+                            }
                         }
                     }
                 }
