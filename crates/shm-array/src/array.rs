@@ -6,7 +6,7 @@ use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::element::{Element, type_tag};
+use crate::element::{Element, v1_type_tag};
 use crate::error::{Error, Result};
 use crate::header::{self, ARRAY_ALIGN, ArrayInfo, HEADER_BYTES, MAX_ARRAYS, MAX_DIMS};
 use crate::mapping::{Create, Mapping};
@@ -86,9 +86,14 @@ impl Layout {
             return Err(bad(format!("{} dimensions (1 to {MAX_DIMS})", shape.len())));
         }
         let elem_size = std::mem::size_of::<T>();
-        if std::mem::align_of::<T>() > ARRAY_ALIGN {
-            return Err(bad("element alignment above a page".to_string()));
+        if std::mem::align_of::<T>() > ARRAY_ALIGN || elem_size > ARRAY_ALIGN || elem_size == 0 {
+            return Err(bad(
+                "element size and alignment must be 1 to 4096 bytes".to_string()
+            ));
         }
+        let dtype = header::stored(T::DTYPE);
+        header::check_dtype(dtype, elem_size as u64)
+            .map_err(|r| bad(format!("{}'s DTYPE: {r}", T::TYPE_NAME)))?;
         let offset = self.total_bytes();
         let too_big = || {
             bad(format!(
@@ -107,14 +112,14 @@ impl Layout {
             .ok_or_else(too_big)?;
         self.arrays.push(ArrayInfo {
             name: name.to_string(),
-            type_name: String::from_utf8_lossy(&header::fixed::<32>(T::TYPE_NAME))
-                .trim_end_matches('\0')
-                .to_string(),
+            dtype: dtype.to_string(),
+            type_name: header::stored(T::TYPE_NAME).to_string(),
             elem_size,
+            elem_align: std::mem::align_of::<T>(),
             offset,
             len,
             shape: shape.to_vec(),
-            type_tag: type_tag::<T>(),
+            v1_tag: None,
         });
         Ok(self)
     }
@@ -252,13 +257,47 @@ impl Segment {
         self.take_index(idx)
     }
 
+    /// As [`Segment::take`], and checks that the array has the shape
+    /// `shape` (C order).
+    ///
+    /// # Errors
+    /// As [`Segment::take`], plus [`Error::ShapeMismatch`].
+    ///
+    /// ```
+    /// use shm_array::{Error, Layout, Segment};
+    /// let mut seg = Segment::anonymous(&Layout::new().array_nd::<f32>("m", &[3, 4])?)?;
+    /// let err = seg.take_shaped::<f32>("m", &[4, 3]).unwrap_err();
+    /// assert!(matches!(err, Error::ShapeMismatch { .. }), "{err}");
+    /// assert_eq!(seg.take_shaped::<f32>("m", &[3, 4])?.shape(), &[3, 4]);
+    /// # Ok::<(), shm_array::Error>(())
+    /// ```
+    pub fn take_shaped<T: Element>(&mut self, array: &str, shape: &[usize]) -> Result<ShmArray<T>> {
+        if let Some(a) = self.arrays.iter().find(|a| a.name == array)
+            && a.shape != shape
+        {
+            return Err(Error::ShapeMismatch {
+                name: format!("{}:{}", self.map.display_name(), a.name),
+                expected: shape.to_vec(),
+                found: a.shape.clone(),
+            });
+        }
+        self.take(array)
+    }
+
     fn take_index<T: Element>(&mut self, idx: usize) -> Result<ShmArray<T>> {
         let info = &self.arrays[idx];
-        if info.type_tag != type_tag::<T>() || info.elem_size != std::mem::size_of::<T>() {
+        let same = match info.v1_tag {
+            Some(tag) => tag == v1_type_tag::<T>(),
+            None => {
+                info.dtype == header::stored(T::DTYPE)
+                    && info.elem_align == std::mem::align_of::<T>()
+            }
+        };
+        if !same || info.elem_size != std::mem::size_of::<T>() {
             return Err(Error::TypeMismatch {
                 name: format!("{}:{}", self.map.display_name(), info.name),
-                expected: T::TYPE_NAME.to_string(),
-                found: info.type_name.clone(),
+                expected: describe(T::DTYPE, std::mem::size_of::<T>()),
+                found: describe(&info.dtype, info.elem_size),
             });
         }
         if info.offset % std::mem::align_of::<T>() != 0 {
@@ -572,5 +611,13 @@ fn in_owner(owner: libc::pid_t, name: &str) -> Result<()> {
             owner,
             pid,
         })
+    }
+}
+
+/// A type for messages: `"<f8 (f64)"`, `"my::Point (16 bytes)"`.
+fn describe(dtype: &str, size: usize) -> String {
+    match crate::element::rust_name(dtype) {
+        Some(rust) => format!("{dtype} ({rust})"),
+        None => format!("{dtype} ({size} bytes)"),
     }
 }

@@ -96,6 +96,15 @@ pub enum Error {
         /// The type the header records.
         found: String,
     },
+    /// The array has another shape than the one asked for.
+    ShapeMismatch {
+        /// The segment and array name (`segment:array`).
+        name: String,
+        /// The shape asked for.
+        expected: Vec<usize>,
+        /// The shape the header records.
+        found: Vec<usize>,
+    },
     /// The segment is smaller than its header says (or than a header).
     TooSmall {
         /// The segment name.
@@ -200,6 +209,14 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "shared memory segment {name:?} holds {found}, not {expected}"
+            ),
+            Error::ShapeMismatch {
+                name,
+                expected,
+                found,
+            } => write!(
+                f,
+                "shared memory segment {name:?} has shape {found:?}, not {expected:?}"
             ),
             Error::TooSmall {
                 name,

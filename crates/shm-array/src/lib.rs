@@ -16,10 +16,21 @@
 //!
 //! # What the segment knows
 //! Every segment starts with a one-page header: magic, version, a ready
-//! flag and, per array, its name, element type ([`Element::TYPE_NAME`],
-//! size, alignment), offset and shape. Opening an `f64` array as `f32` is
-//! an [`Error::TypeMismatch`]; a segment smaller than its header says is
-//! [`Error::TooSmall`].
+//! flag and, per array, its name, element type (numpy's type string, e.g.
+//! `"<f8"` for `f64`: [`Element::DTYPE`]), size, alignment, offset and
+//! C-order shape. Opening an `f64` array as `f32` is an
+//! [`Error::TypeMismatch`]; asking for another shape
+//! ([`Segment::take_shaped`]) an [`Error::ShapeMismatch`]; a segment
+//! smaller than its header says is [`Error::TooSmall`]. The byte layout,
+//! the checks every reader makes and the compatibility rule between
+//! versions are in `SPEC.md` (version 2 is written; version 1 is still read).
+//!
+//! # Numpy
+//! `python/shm_array.py` (shipped with the crate, numpy its only
+//! dependency) reads and writes the same segments: `shm_array.open(name)`
+//! gives zero-copy numpy views of every array of a segment made here, and
+//! `shm_array.create(name, {"a": array})` makes one that [`Segment::open`]
+//! opens, with the same typed checks, liveness lock and cleanup rules.
 //!
 //! # Failures are errors, named
 //! Every [`Error`] names the segment. Memory is allocated with
