@@ -80,6 +80,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A mode [`CreateOptions`](crate::CreateOptions) refuses.
+    BadMode {
+        /// The segment name.
+        name: String,
+        /// The mode asked for.
+        mode: u32,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The OS refused access, or the segment belongs to another user.
     PermissionDenied {
         /// The segment name.
@@ -195,6 +204,12 @@ impl fmt::Display for Error {
             Error::NotFound { name } => write!(f, "shared memory segment {name:?} not found"),
             Error::BadName { name, reason } => {
                 write!(f, "bad shared memory name {name:?}: {reason}")
+            }
+            Error::BadMode { name, mode, reason } => {
+                write!(
+                    f,
+                    "shared memory segment {name:?}: mode {mode:#o} refused: {reason}"
+                )
             }
             Error::PermissionDenied { name, reason } => {
                 write!(

@@ -492,6 +492,27 @@ fn the_sweeper_leaves_python_held_segments_alone() -> Result<(), Failed> {
     Ok(())
 }
 
+fn python_modes_and_rust_read_only_peers() -> Result<(), Failed> {
+    use std::os::unix::fs::PermissionsExt;
+    let g = ShmGuard::new("np-mode");
+    let name = g.name();
+    let mut p = Peer::spawn(&["create", &name, "640"])?;
+    p.json()?;
+    let mode = std::fs::metadata(std::path::Path::new(shm_array::SHM_DIR).join(&name))?
+        .permissions()
+        .mode()
+        & 0o7777;
+    check(mode == 0o640, format!("numpy made it {mode:o}"))?;
+    // SAFETY: the Python creator does not write while we read.
+    let mut ro = unsafe { Segment::open_read_only(&name) }?;
+    let m = ro.take_shaped::<f32>("m", &[3, 4])?;
+    check(m.get_nd(&[2, 3]) == Some(11.0), format!("{m:?}"))?;
+    drop((m, ro));
+    check(p.finish()? == 0, format!("create 640: {}", p.seen))?;
+    check(g.left().is_empty(), "unlinked by its Python creator")?;
+    Ok(())
+}
+
 fn python_module_tests() -> Result<(), Failed> {
     let mut child = python()
         .args(["-m", "unittest", "-v", "test_shm_array"])
@@ -539,7 +560,7 @@ fn main() {
     if let (true, Some(why)) = (skip, &missing) {
         eprintln!("{why}: the numpy tests are reported ignored (python3 -m pip install numpy)");
     }
-    let tests: [(&str, Test); 5] = [
+    let tests: [(&str, Test); 6] = [
         ("rust_writes_python_reads", rust_writes_python_reads),
         ("python_writes_rust_reads", python_writes_rust_reads),
         (
@@ -549,6 +570,10 @@ fn main() {
         (
             "the_sweeper_leaves_python_held_segments_alone",
             the_sweeper_leaves_python_held_segments_alone,
+        ),
+        (
+            "python_modes_and_rust_read_only_peers",
+            python_modes_and_rust_read_only_peers,
         ),
         ("python_module_tests", python_module_tests),
     ];

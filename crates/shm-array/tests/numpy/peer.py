@@ -51,7 +51,8 @@ def main():
         print(json.dumps({"ok": True}), flush=True)
     elif role in ("create", "hold-open"):
         if role == "create":
-            seg = shm_array.create(name, made_by_python())
+            mode = int(sys.argv[3], 8) if len(sys.argv) > 3 else 0o600
+            seg = shm_array.create(name, made_by_python(), mode=mode)
         else:
             seg = shm_array.attach(name)
         print(json.dumps({"ready": name, "arrays": seg.dtypes()}), flush=True)
