@@ -32,6 +32,11 @@
 //! `shm_array.create(name, {"a": array})` makes one that [`Segment::open`]
 //! opens, with the same typed checks, liveness lock and cleanup rules.
 //!
+//! # ndarray
+//! With the cargo feature `ndarray` (off by default), `ShmArray::view`
+//! and `ShmArray::view_mut` (read-write handles only) give
+//! `ndarray::ArrayViewD` / `ArrayViewMutD` with the stored shape.
+//!
 //! # Failures are errors, named
 //! Every [`Error`] names the segment. Memory is allocated with
 //! `posix_fallocate` when a segment is created, so a full /dev/shm is
@@ -147,6 +152,8 @@ mod error;
 mod header;
 mod live;
 mod mapping;
+#[cfg(feature = "ndarray")]
+mod nd;
 mod pool;
 
 pub use access::{Access, CreateOptions, OpenOptions, ReadOnly, ReadWrite};
