@@ -71,10 +71,13 @@ struct Peer {
 
 impl Peer {
     fn spawn(args: &[&str]) -> Result<Peer, Failed> {
-        let what = format!("python3 peer.py {}", args.join(" "));
-        let mut child = python()
-            .arg(peer_script())
-            .args(args)
+        let mut cmd = python();
+        cmd.arg(peer_script()).args(args);
+        Self::start(cmd, format!("python3 peer.py {}", args.join(" ")))
+    }
+
+    fn start(mut cmd: Command, what: String) -> Result<Peer, Failed> {
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -101,6 +104,32 @@ impl Peer {
             lines: rx,
             seen: String::new(),
         })
+    }
+
+    /// Reads stdout until a line contains `word`.
+    fn until(&mut self, word: &str) -> Result<(), Failed> {
+        let deadline = Instant::now() + STEP;
+        while !self
+            .seen
+            .lines()
+            .any(|l| !l.starts_with("stderr: ") && l.contains(word))
+        {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "{}: no line with {word:?} ({e:?}); it said: {}",
+                        self.what, self.seen
+                    )
+                    .into());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The next JSON line on stdout (stderr lines are kept for messages).
@@ -513,6 +542,98 @@ fn python_modes_and_rust_read_only_peers() -> Result<(), Failed> {
     Ok(())
 }
 
+/// `target/<profile>/examples/<name>` (built by `cargo test`).
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent()
+        .and_then(|d| d.parent())
+        .map(|d| d.join("examples").join(name))
+        .expect("target/<profile>/deps/")
+}
+
+/// The last stdout line as JSON (the programs' records).
+fn last_json(text: &str) -> Result<Value, Failed> {
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| !l.starts_with("stderr: ") && l.starts_with('{'))
+        .ok_or_else(|| format!("no JSON record in: {text}"))?;
+    Ok(serde_json::from_str(line)?)
+}
+
+fn lesson_programs_round_trip_with_python() -> Result<(), Failed> {
+    let g = ShmGuard::new("np-lesson");
+    let script = python_dir().join("shm_06_numpy.py");
+    // Rust holds; Python reads it and negates m; Rust sees that.
+    let name = g.name();
+    let mut cmd = Command::new(example("shm-06-numpy"));
+    cmd.args(["--name", &name, "--hold", "--json", "-q"]);
+    let mut rust = Peer::start(cmd, format!("shm-06-numpy --name {name} --hold"))?;
+    rust.until("ready")?;
+    let out = python()
+        .arg(&script)
+        .args(["--read", &name, "--negate", "m", "--json"])
+        .stdin(Stdio::null())
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    check(
+        out.status.success(),
+        format!(
+            "python --read: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )?;
+    let py = last_json(&text)?;
+    let a = &py["metrics"]["arrays"]["a"];
+    check(
+        a["dtype"] == "<f8" && a["first"] == serde_json::json!([0.0, 0.5, 1.0, 1.5, 2.0, 2.5]),
+        format!("numpy saw a = {a}"),
+    )?;
+    check(
+        py["metrics"]["arrays"]["m"]["shape"] == serde_json::json!([3, 4]),
+        format!("{py}"),
+    )?;
+    check(
+        rust.finish()? == 0,
+        format!("shm-06-numpy --hold: {}", rust.seen),
+    )?;
+    let rec = last_json(&rust.seen)?;
+    let want: Vec<f64> = (0..12).map(|i| -f64::from(i)).collect();
+    check(
+        rec["metrics"]["m_after"] == serde_json::json!(want),
+        format!(
+            "Rust saw after Python negated m: {}",
+            rec["metrics"]["m_after"]
+        ),
+    )?;
+    // Python holds; the Rust program reads it.
+    let name = g.name();
+    let mut cmd = python();
+    cmd.arg(&script)
+        .args(["--name", &name, "--len", "9", "--hold"]);
+    let mut py = Peer::start(cmd, format!("shm_06_numpy.py --name {name} --hold"))?;
+    py.until("ready")?;
+    let out = Command::new(example("shm-06-numpy"))
+        .args(["--read", &name, "--json"])
+        .stdin(Stdio::null())
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    check(out.status.success(), format!("shm-06-numpy --read: {text}"))?;
+    let rec = last_json(&text)?;
+    let arrays = &rec["metrics"]["arrays"];
+    check(
+        arrays["a"]["shape"] == serde_json::json!([9])
+            && arrays["b"]["dtype"] == "<i4"
+            && arrays["b"]["first"] == serde_json::json!([0, 1, 2, 3, 4, 5])
+            && arrays["m"]["dtype"] == "<f4"
+            && arrays["m"]["shape"] == serde_json::json!([3, 4]),
+        format!("Rust read numpy's segment as {arrays}"),
+    )?;
+    check(py.finish()? == 0, format!("python --hold: {}", py.seen))?;
+    check(g.left().is_empty(), "both holders unlinked")?;
+    Ok(())
+}
+
 fn python_module_tests() -> Result<(), Failed> {
     let mut child = python()
         .args(["-m", "unittest", "-v", "test_shm_array"])
@@ -560,7 +681,7 @@ fn main() {
     if let (true, Some(why)) = (skip, &missing) {
         eprintln!("{why}: the numpy tests are reported ignored (python3 -m pip install numpy)");
     }
-    let tests: [(&str, Test); 6] = [
+    let tests: [(&str, Test); 7] = [
         ("rust_writes_python_reads", rust_writes_python_reads),
         ("python_writes_rust_reads", python_writes_rust_reads),
         (
@@ -574,6 +695,10 @@ fn main() {
         (
             "python_modes_and_rust_read_only_peers",
             python_modes_and_rust_read_only_peers,
+        ),
+        (
+            "lesson_programs_round_trip_with_python",
+            lesson_programs_round_trip_with_python,
         ),
         ("python_module_tests", python_module_tests),
     ];
