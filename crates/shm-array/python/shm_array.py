@@ -240,8 +240,8 @@ def _parse(segment: str, h: bytes, mapped: int) -> list[dict[str, Any]]:
             raise BadHeader(segment, f"{where}: shape {list(shape)} does not match length {length}")
         if not (1 <= size <= ARRAY_ALIGN):
             raise BadHeader(segment, f"{where}: element size {size}")
-        if not typestr or not all(33 <= ord(c) <= 126 for c in typestr):
-            raise BadHeader(segment, f"{where}: type string {typestr!r} is not printable ASCII")
+        if not typestr or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in typestr):
+            raise BadHeader(segment, f"{where}: type string {typestr!r} is empty or has control characters")
         if _NUMPY_TYPESTR.match(typestr) and int(typestr[2:]) != size:
             raise BadHeader(
                 segment,

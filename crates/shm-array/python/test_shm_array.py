@@ -254,7 +254,7 @@ class Errors(Base):
             (u64(e0 + 72, 0), "element size"),
             (u64(e0 + 64, 3), "alignment"),
             (raw(e0 + 32, b"<f4"), "4-byte elements"),
-            (raw(e0 + 32, b" "), "printable"),
+            (raw(e0 + 32, b"\n"), "control characters"),
             (raw(e0 + 32, b"x" * 32), "no NUL"),
             (raw(e0, b"\xff"), "UTF-8"),
             (u64(e0 + 80, 0), "inside the header"),

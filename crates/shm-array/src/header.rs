@@ -122,14 +122,15 @@ pub fn numpy_item_size(dtype: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// Checks a type string for the header: 1 to 31 bytes of printable ASCII,
-/// and a numpy type string's size equal to the element size.
+/// Checks a type string for the header: 1 to 31 bytes of UTF-8 without
+/// control characters, and a numpy type string's size equal to the
+/// element size.
 pub(crate) fn check_dtype(dtype: &str, elem_size: u64) -> std::result::Result<(), String> {
     if dtype.is_empty() || dtype.len() >= TEXT {
         return Err(format!("type string {dtype:?} is not 1 to 31 bytes"));
     }
-    if !dtype.bytes().all(|c| c.is_ascii_graphic()) {
-        return Err(format!("type string {dtype:?} is not printable ASCII"));
+    if dtype.chars().any(char::is_control) {
+        return Err(format!("type string {dtype:?} has control characters"));
     }
     if let Some(n) = numpy_item_size(dtype)
         && n != elem_size
@@ -530,7 +531,7 @@ mod tests {
         assert!(
             edit(&|h| h[at(0, 32)..at(0, 35)].copy_from_slice(b"<f4")).contains("4-byte elements")
         );
-        assert!(edit(&|h| h[at(0, 33)] = b' ').contains("printable ASCII"));
+        assert!(edit(&|h| h[at(0, 33)] = b'\n').contains("control characters"));
         assert!(edit(&|h| h[at(0, 32)] = 0).contains("not 1 to 31 bytes"));
         assert!(edit(&|h| h[at(0, 32)..at(0, 64)].fill(b'x')).contains("no NUL"));
         assert!(edit(&|h| h[at(0, 0)] = 0xff).contains("not UTF-8"));

@@ -223,6 +223,29 @@ fn values(v: &Value, array: &str) -> Vec<f64> {
         .unwrap_or_default()
 }
 
+/// A type only Rust knows (its type name has spaces): numpy sees bytes.
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+struct Point {
+    x: f64,
+    y: f64,
+}
+impl shm_array::Element for Point {
+    const TYPE_NAME: &'static str = "tests::Point (x, y)";
+}
+
+/// The same layout claiming numpy's complex128.
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+struct Complex {
+    re: f64,
+    im: f64,
+}
+impl shm_array::Element for Complex {
+    const TYPE_NAME: &'static str = "tests::Complex";
+    const DTYPE: &'static str = "<c16";
+}
+
 /// The lesson's arrays: `a[i] = i / 2` (f64), `b[i] = i` (i32), `m` 3 × 4
 /// f32 0..12 in C order, plus a `u8` and a 4-D `i64`.
 /// Returns the segment and its `a` (kept to see Python's writes).
@@ -232,7 +255,9 @@ fn rust_segment(name: &str, n: usize) -> Result<(Segment, ShmArray<f64>), Error>
         .array::<i32>("b", n)?
         .array_nd::<f32>("m", &[3, 4])?
         .array::<u8>("u", 300)?
-        .array_nd::<i64>("t", &[2, 3, 4, 5])?;
+        .array_nd::<i64>("t", &[2, 3, 4, 5])?
+        .array::<Point>("p", 2)?
+        .array::<Complex>("z", 2)?;
     let mut seg = Segment::create(name, &layout)?;
     let mut a = seg.take::<f64>("a")?;
     let mut b = seg.take::<i32>("b")?;
@@ -252,8 +277,12 @@ fn rust_segment(name: &str, n: usize) -> Result<(Segment, ShmArray<f64>), Error>
     for (i, x) in t.iter_mut().enumerate() {
         *x = -(i as i64);
     }
+    let mut p = seg.take::<Point>("p")?;
+    p[1] = Point { x: 1.0, y: -2.0 };
+    let mut z = seg.take::<Complex>("z")?;
+    z[1] = Complex { re: 3.0, im: 4.0 };
     // The arrays keep the mapping; the creator unlinks when the last goes.
-    drop((b, m, u, t));
+    drop((b, m, u, t, p, z));
     Ok((seg, a))
 }
 
@@ -270,6 +299,8 @@ fn rust_writes_python_reads() -> Result<(), Failed> {
         ("m", "<f4", vec![3, 4]),
         ("u", "|u1", vec![300]),
         ("t", "<i8", vec![2, 3, 4, 5]),
+        ("p", "|V16", vec![2]),
+        ("z", "<c16", vec![2]),
     ];
     for (array, dtype, shape) in want {
         check(
@@ -319,6 +350,16 @@ fn rust_writes_python_reads() -> Result<(), Failed> {
             .enumerate()
             .all(|(i, &x)| x == -(i as f64)),
         "t in C order",
+    )?;
+    let point_1: Vec<u8> = [1.0f64.to_le_bytes(), (-2.0f64).to_le_bytes()].concat();
+    let hex: String = point_1.iter().map(|b| format!("{b:02x}")).collect();
+    check(
+        v["p"]["values"][1] == hex.as_str(),
+        format!("Point as raw bytes: {}", v["p"]["values"]),
+    )?;
+    check(
+        v["z"]["values"][1] == serde_json::json!([3.0, 4.0]),
+        format!("<c16 as numpy sees it: {}", v["z"]["values"]),
     )?;
     // Python writes through its view; Rust sees it in its own mapping.
     let (v, code) = run_peer(&["double", &name, "a"])?;

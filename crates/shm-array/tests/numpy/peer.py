@@ -12,9 +12,18 @@ import numpy as np
 import shm_array
 
 
+def values(v):
+    flat = v.ravel()
+    if v.dtype.kind == "V":  # a type only Rust knows: its bytes
+        return [x.tobytes().hex() for x in flat]
+    if v.dtype.kind == "c":
+        return [[x.real, x.imag] for x in flat.tolist()]
+    return flat.tolist()
+
+
 def describe(arrays):
     return {
-        k: {"dtype": v.dtype.str, "shape": list(v.shape), "values": v.ravel().tolist()}
+        k: {"dtype": v.dtype.str, "shape": list(v.shape), "values": values(v)}
         for k, v in arrays.items()
     }
 
