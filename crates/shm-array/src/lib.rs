@@ -95,10 +95,13 @@
 //! - **Peers.** Another process that opened the segment by name can write
 //!   anything, anytime: [`Segment::open`]/[`ShmArray::open`] are `unsafe`
 //!   (the caller promises the processes coordinate, as with `memmap2`'s
-//!   file maps). The header a peer wrote is untrusted: magic, version,
-//!   counts, dimensions, shape products (overflow), element sizes, offsets
-//!   (inside the segment, after the header, aligned) and overlap are all
-//!   checked, each failure a named [`Error::BadHeader`] or [`Error::TooSmall`].
+//!   file maps). The header a peer wrote (in Rust, Python or anything
+//!   else) is untrusted: magic, version, readiness, counts, names and type
+//!   strings (NUL-terminated UTF-8, a numpy type string's size), dimensions,
+//!   shape products (overflow), element sizes and alignments, offsets
+//!   (inside the segment, after the header, page-aligned) and overlap are
+//!   all checked, each failure a named [`Error::BadHeader`] or
+//!   [`Error::TooSmall`]; the parser is property-tested on random bytes.
 //! - **Truncation.** A named segment cannot be sealed: a process of the same
 //!   user that `ftruncate`s it makes touching the cut-off pages raise
 //!   SIGBUS, in the creator too. That is a crash, not silent corruption;
