@@ -482,6 +482,40 @@ mod tests {
         }
     }
 
+    /// A segment written by the previous version of this crate opens, and
+    /// its typed checks still apply (through the version-1 tag).
+    #[test]
+    fn a_version_1_segment_opens_with_typed_checks() {
+        let name = crate::unique_name("shmtest-v1-");
+        let path = std::path::Path::new(crate::SHM_DIR).join(&name);
+        let mut arrays = Layout::new()
+            .array::<f64>("a", 3)
+            .unwrap()
+            .arrays()
+            .to_vec();
+        arrays[0].type_name = "f64".into();
+        arrays[0].v1_tag = Some(v1_type_tag::<f64>());
+        let mut bytes = encode_v1(8192, &arrays).to_vec();
+        bytes.resize(8192, 0);
+        bytes[4096..4096 + 24].copy_from_slice(
+            &[1.5f64, 2.5, 3.5]
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect::<Vec<u8>>(),
+        );
+        std::fs::write(&path, &bytes).unwrap();
+        // SAFETY: nobody else knows the name.
+        let seg = unsafe { crate::Segment::open(&name) };
+        let _ = std::fs::remove_file(&path);
+        let mut seg = seg.unwrap();
+        assert_eq!(seg.arrays()[0].dtype, "<f8");
+        assert!(matches!(
+            seg.take::<u64>("a"),
+            Err(Error::TypeMismatch { .. })
+        ));
+        assert_eq!(seg.take::<f64>("a").unwrap().as_slice(), &[1.5, 2.5, 3.5]);
+    }
+
     #[test]
     fn hostile_headers_are_named() {
         let (h0, total) = valid();
