@@ -435,7 +435,10 @@ fn numpy_round_trip(ctx: &Ctx, rep: &mut LessonReport) -> Result<()> {
     let script = ctx.root.join("crates/shm-array/python/shm_06_numpy.py");
     let python_cmd = |args: &[&str]| {
         let mut c = Command::new("python3");
-        c.arg(&script).args(args).current_dir(&ctx.root);
+        c.arg(&script)
+            .args(args)
+            .current_dir(&ctx.root)
+            .env("PYTHONDONTWRITEBYTECODE", "1");
         c
     };
     let rust_hold = |name: &str| -> Result<Holder> {
