@@ -371,6 +371,8 @@ class Segment:
         self._ident = ident
         self._state = state  # None unless this process created it
         self._infos = {a["name"]: a for a in infos}
+        # The mapping itself too (a segment may hold no array at all).
+        self._mm: mmap.mmap | None = mm
         self._arrays: dict[str, np.ndarray] | None = {
             a["name"]: np.ndarray(a["shape"], _numpy_dtype(a["dtype"], a["size"]),
                                   buffer=mm, offset=a["offset"], order="C")
@@ -450,6 +452,7 @@ class Segment:
         """Drops this handle's views; the memory (and the lock) goes with the
         last view anyone still holds, and then the creator removes the name."""
         self._arrays = None
+        self._mm = None
 
     @property
     def closed(self) -> bool:

@@ -91,6 +91,16 @@ class RoundTrip(Base):
         gc.collect()
         self.assertFalse(exists(name))
 
+    def test_a_segment_without_arrays_lives_as_long_as_its_handle(self):
+        name = self.names.new()
+        seg = sa.create(name, {})
+        gc.collect()
+        self.assertTrue(exists(name))
+        self.assertEqual(sa.open(name), {})
+        seg.close()
+        gc.collect()
+        self.assertFalse(exists(name))
+
     def test_openers_never_unlink_and_persist_keeps_the_name(self):
         name = self.names.new()
         seg = sa.create(name, {"a": np.ones(3)})
