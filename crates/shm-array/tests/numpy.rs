@@ -204,6 +204,13 @@ impl Drop for Peer {
     }
 }
 
+/// Runs `cmd` to its end (bounded): exit code and everything it printed.
+fn run_to_end(cmd: Command, what: &str) -> Result<(i32, String), Failed> {
+    let mut p = Peer::start(cmd, what.to_string())?;
+    let code = p.finish()?;
+    Ok((code, p.seen.clone()))
+}
+
 /// Runs a peer role to its end; its JSON line and exit code.
 fn run_peer(args: &[&str]) -> Result<(Value, i32), Failed> {
     let mut p = Peer::spawn(args)?;
@@ -611,19 +618,11 @@ fn lesson_programs_round_trip_with_python() -> Result<(), Failed> {
     cmd.args(["--name", &name, "--hold", "--json", "-q"]);
     let mut rust = Peer::start(cmd, format!("shm-06-numpy --name {name} --hold"))?;
     rust.until("ready")?;
-    let out = python()
-        .arg(&script)
-        .args(["--read", &name, "--negate", "m", "--json"])
-        .stdin(Stdio::null())
-        .output()?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    check(
-        out.status.success(),
-        format!(
-            "python --read: {text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )?;
+    let mut cmd = python();
+    cmd.arg(&script)
+        .args(["--read", &name, "--negate", "m", "--json"]);
+    let (code, text) = run_to_end(cmd, "shm_06_numpy.py --read --negate m")?;
+    check(code == 0, format!("python --read: {text}"))?;
     let py = last_json(&text)?;
     let a = &py["metrics"]["arrays"]["a"];
     check(
@@ -654,12 +653,10 @@ fn lesson_programs_round_trip_with_python() -> Result<(), Failed> {
         .args(["--name", &name, "--len", "9", "--hold"]);
     let mut py = Peer::start(cmd, format!("shm_06_numpy.py --name {name} --hold"))?;
     py.until("ready")?;
-    let out = Command::new(example("shm-06-numpy"))
-        .args(["--read", &name, "--json"])
-        .stdin(Stdio::null())
-        .output()?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    check(out.status.success(), format!("shm-06-numpy --read: {text}"))?;
+    let mut cmd = Command::new(example("shm-06-numpy"));
+    cmd.args(["--read", &name, "--json"]);
+    let (code, text) = run_to_end(cmd, "shm-06-numpy --read")?;
+    check(code == 0, format!("shm-06-numpy --read: {text}"))?;
     let rec = last_json(&text)?;
     let arrays = &rec["metrics"]["arrays"];
     check(

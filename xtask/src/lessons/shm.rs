@@ -491,23 +491,27 @@ fn numpy_round_trip(ctx: &Ctx, rep: &mut LessonReport) -> Result<()> {
     let name = shm_array_name("shm-06-xtask-");
     let mut h = rust_hold(&name)?;
     h.ready()?;
-    println!("  running python3 shm_06_numpy.py --read {name} --negate m");
-    let py = python_cmd(&["--read", &name, "--negate", "m", "--json"])
-        .stdin(std::process::Stdio::null())
-        .output()?;
-    let py_err = String::from_utf8_lossy(&py.stderr).trim().to_string();
-    let py_out = String::from_utf8_lossy(&py.stdout).into_owned();
-    let py_rec = last_json(&py_out);
+    let mut reader = Holder::start(
+        python_cmd(&["--read", &name, "--negate", "m", "--json"]),
+        format!("python3 shm_06_numpy.py --read {name} --negate m"),
+    )?;
+    let (py_code, py_rec) = reader.finish()?;
+    let py_err: Vec<&str> = reader
+        .seen
+        .lines()
+        .filter_map(|l| l.strip_prefix("stderr: "))
+        .collect();
+    let py_err = py_err.join("; ");
     let seen = lesson_arrays(&py_rec["metrics"]["arrays"], len);
     let (code, rec) = h.finish()?;
     let want: Vec<f64> = (0..12).map(|i| -f64::from(i)).collect();
     let negated = rec["metrics"]["m_after"] == serde_json::json!(want);
     rep.check(
-        py.status.success() && seen && code == Some(0) && negated,
+        py_code == Some(0) && seen && code == Some(0) && negated,
         "numpy reads the Rust segment zero-copy (a <f8, b <i4, m <f4 3 × 4) and its in-place -m is what Rust then sees",
         format!(
             "python {}{}; Rust {}, m after: {}",
-            exit_text(py.status.code()),
+            exit_text(py_code),
             if py_err.is_empty() {
                 String::new()
             } else {
