@@ -105,6 +105,12 @@ pub enum Error {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// A distributed computation (feature `mpi`) cannot be laid out over
+    /// the job's ranks, e.g. a transfer larger than MPI's 32-bit counts.
+    Cluster {
+        /// What is wrong, in words.
+        problem: String,
+    },
     /// A plot could not be drawn or written.
     Plot {
         /// The picture's file.
@@ -200,6 +206,7 @@ impl fmt::Display for Error {
             Error::Plot { path, problem } => {
                 write!(f, "{}: cannot draw the plot: {problem}", path.display())
             }
+            Error::Cluster { problem } => write!(f, "MPI job: {problem}"),
             Error::Workers(errors) => {
                 write!(
                     f,

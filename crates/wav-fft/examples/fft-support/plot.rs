@@ -71,6 +71,48 @@ pub fn plot_spectrum(path: &Path, spec: &Spectrum, opts: &PlotOptions) -> Result
 /// # Errors
 /// [`Error::Plot`] naming the file.
 pub fn plot_stacked(path: &Path, panels: &[(&Spectrum, &PlotOptions)]) -> Result<(), Error> {
+    let panels: Vec<(Data, &PlotOptions)> = panels
+        .iter()
+        .map(|(s, o)| (Data::Spectrum(s), *o))
+        .collect();
+    plot_data(path, &panels)
+}
+
+/// What a panel shows: a whole spectrum, or only what an envelope plot of
+/// it needs (the MPI program's rank 0 never holds the spectrum).
+pub enum Data<'a> {
+    /// The magnitudes of every bin.
+    Spectrum(&'a Spectrum),
+    /// Per pixel column of [`envelope_columns`], the min and max magnitude
+    /// ([`Spectrum::column_envelope`] from `x_lo` to `x_hi`), and the
+    /// largest magnitude in the audible band.
+    Envelope(&'a [Option<(f32, f32)>], f32),
+}
+
+/// The log axis of a plot: its ends (Hz) and how many pixel columns an
+/// envelope plot of width `width_px` has.
+pub fn envelope_columns(width_px: u32) -> (f64, f64, usize) {
+    (
+        FREQ_MIN * 0.9,
+        FREQ_MAX * 1.1,
+        (width_px as usize).saturating_sub(130).max(100),
+    )
+}
+
+/// Draws an envelope plot from the columns alone (see [`Data::Envelope`]).
+///
+/// # Errors
+/// [`Error::Plot`] naming the file.
+pub fn plot_envelope(
+    path: &Path,
+    columns: &[Option<(f32, f32)>],
+    top: f32,
+    opts: &PlotOptions,
+) -> Result<(), Error> {
+    plot_data(path, &[(Data::Envelope(columns, top), opts)])
+}
+
+fn plot_data(path: &Path, panels: &[(Data, &PlotOptions)]) -> Result<(), Error> {
     let fail = |problem: String| Error::Plot {
         path: path.into(),
         problem,
@@ -81,8 +123,8 @@ pub fn plot_stacked(path: &Path, panels: &[(&Spectrum, &PlotOptions)]) -> Result
     let root = BitMapBackend::new(path, (w, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|x| fail(x.to_string()))?;
     let areas = root.split_evenly((panels.len().max(1), 1));
-    for ((spec, opts), area) in panels.iter().zip(&areas) {
-        draw(area, spec, opts).map_err(fail)?;
+    for ((data, opts), area) in panels.iter().zip(&areas) {
+        draw(area, data, opts).map_err(fail)?;
     }
     root.present().map_err(|x| fail(x.to_string()))?;
     Ok(())
@@ -90,28 +132,38 @@ pub fn plot_stacked(path: &Path, panels: &[(&Spectrum, &PlotOptions)]) -> Result
 
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
-    spec: &Spectrum,
+    data: &Data,
     opts: &PlotOptions,
 ) -> Result<(), String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
     // Chart coordinates are the backend's; drawing on `root` is relative to it.
     let (bx, by) = root.get_base_pixel();
     let local = |(x, y): (i32, i32)| (x - bx, y - by);
-    let (x_lo, x_hi) = (FREQ_MIN * 0.9, FREQ_MAX * 1.1);
-    let band = spec.audible();
-    let top = spec.mags[band.clone()]
-        .iter()
-        .copied()
-        .fold(0.0f32, f32::max)
-        .max(f32::MIN_POSITIVE);
+    let (x_lo, x_hi, width) = envelope_columns(opts.size.0);
+    let top = match data {
+        Data::Spectrum(spec) => spec.mags[spec.audible()]
+            .iter()
+            .copied()
+            .fold(0.0f32, f32::max),
+        Data::Envelope(_, top) => *top,
+    }
+    .max(f32::MIN_POSITIVE);
     // In dB: from the smallest positive value (at most 150 dB below the top).
     let (y_lo, y_hi, y) = if opts.db {
         let hi = 10.0 * f64::from(top).log10();
-        let low = spec.mags[band.clone()]
-            .iter()
-            .copied()
-            .filter(|&v| v > 0.0)
-            .fold(f32::INFINITY, f32::min);
+        let low = match data {
+            Data::Spectrum(spec) => spec.mags[spec.audible()]
+                .iter()
+                .copied()
+                .filter(|&v| v > 0.0)
+                .fold(f32::INFINITY, f32::min),
+            Data::Envelope(cols, _) => cols
+                .iter()
+                .flatten()
+                .map(|c| c.0)
+                .filter(|&v| v > 0.0)
+                .fold(f32::INFINITY, f32::min),
+        };
         let lo = (10.0 * f64::from(low).log10())
             .max(hi - 150.0)
             .min(hi - 10.0)
@@ -158,11 +210,13 @@ fn draw<DB: DrawingBackend>(
             .map_err(|x| e(&x))?;
     }
     let blue = RGBColor(31, 90, 180);
-    let width = (opts.size.0 as usize).saturating_sub(130).max(100);
-    let points: Vec<(f64, f64)> = match opts.mode {
-        PlotMode::Envelope => {
+    let points: Vec<(f64, f64)> = match (opts.mode, data) {
+        (PlotMode::Envelope, _) | (_, Data::Envelope(..)) => {
             let span = (x_hi / x_lo).ln();
-            let env = spec.column_envelope(x_lo, x_hi, width);
+            let env = match data {
+                Data::Spectrum(spec) => spec.column_envelope(x_lo, x_hi, width),
+                Data::Envelope(columns, _) => columns.to_vec(),
+            };
             let cols: Vec<(f64, f64, f64)> = env
                 .iter()
                 .enumerate()
@@ -180,8 +234,8 @@ fn draw<DB: DrawingBackend>(
                 .map_err(|x| e(&x))?;
             cols.iter().map(|&(f, _, mx)| (f, mx)).collect()
         }
-        PlotMode::Decimate(step) => spec
-            .decimated(band, step)
+        (PlotMode::Decimate(step), Data::Spectrum(spec)) => spec
+            .decimated(spec.audible(), step)
             .into_iter()
             .map(|(f, m)| (f, y(m)))
             .collect(),

@@ -37,7 +37,7 @@ use crate::wav::MonoSource;
 
 /// e^(−2πi·e/n) for any e < n from two small tables (hi × lo), exact to
 /// f64 rounding — a full table of n entries would cost a pass over memory.
-struct Twiddles {
+pub(crate) struct Twiddles {
     shift: u32,
     mask: usize,
     lo: Vec<Complex<f64>>,
@@ -45,7 +45,7 @@ struct Twiddles {
 }
 
 impl Twiddles {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         let shift = (usize::BITS - n.leading_zeros()).div_ceil(2);
         let step = 1usize << shift;
         let w = |e: usize| {
@@ -61,7 +61,7 @@ impl Twiddles {
     }
 
     #[inline]
-    fn get64(&self, e: usize) -> Complex<f64> {
+    pub(crate) fn get64(&self, e: usize) -> Complex<f64> {
         self.hi[e >> self.shift] * self.lo[e & self.mask]
     }
 }
@@ -78,7 +78,7 @@ const BLOCK: usize = 16;
 /// Columns k2 written together in the last pass.
 const K2_CHUNK: usize = 512;
 /// The longest row FFT a split may use; longer factors go to Bluestein.
-const MAX_ROW: usize = 1 << 17;
+pub(crate) const MAX_ROW: usize = 1 << 17;
 /// Below this many complex points any split will do (even 1 × M: one
 /// rustfft plan of a few milliseconds at most).
 const MAX_DIRECT: usize = 1 << 17;
@@ -87,16 +87,16 @@ const MAX_DIRECT: usize = 1 << 17;
 pub type Steps = Vec<(&'static str, Duration)>;
 
 /// A six-step split of a complex length n1·n2 and its row plans.
-struct Split {
-    n1: usize,
-    n2: usize,
-    fft1: Arc<dyn Fft<f32>>,
-    fft2: Arc<dyn Fft<f32>>,
-    tw: Twiddles,
+pub(crate) struct Split {
+    pub(crate) n1: usize,
+    pub(crate) n2: usize,
+    pub(crate) fft1: Arc<dyn Fft<f32>>,
+    pub(crate) fft2: Arc<dyn Fft<f32>>,
+    pub(crate) tw: Twiddles,
 }
 
 impl Split {
-    fn new(n1: usize, n2: usize, planner: &mut FftPlanner<f32>) -> Split {
+    pub(crate) fn new(n1: usize, n2: usize, planner: &mut FftPlanner<f32>) -> Split {
         Split {
             n1,
             n2,
@@ -106,14 +106,14 @@ impl Split {
         }
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.n1 * self.n2
     }
 }
 
 /// How the signal becomes complex numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Packing {
+pub(crate) enum Packing {
     /// z\[m\] = x\[2m\] + i·x\[2m+1\], M = N/2 (N even).
     Pairs,
     /// z\[n\] = x\[n\], M = N (N odd).
@@ -174,7 +174,7 @@ fn balanced_divisor(m: usize) -> usize {
 }
 
 /// A split n1 × n2 = m (n1 ≤ n2) usable as rows, if there is one.
-fn direct_split(m: usize) -> Option<(usize, usize)> {
+pub(crate) fn direct_split(m: usize) -> Option<(usize, usize)> {
     let n1 = balanced_divisor(m);
     let n2 = m / n1;
     (n2 <= MAX_ROW || m <= MAX_DIRECT).then_some((n1, n2))
@@ -190,7 +190,7 @@ fn is_smooth(mut m: usize) -> bool {
 }
 
 /// The smallest length ≥ `min` made of 2, 3, 5 and 7 with a balanced split.
-fn smooth_len(min: usize) -> usize {
+pub(crate) fn smooth_len(min: usize) -> usize {
     let mut l = min.max(1);
     loop {
         if is_smooth(l) && direct_split(l).is_some() {
@@ -376,23 +376,23 @@ impl<T> Scatter<T> {
     }
 }
 
-fn to_f32(w: Complex<f64>) -> Complex<f32> {
+pub(crate) fn to_f32(w: Complex<f64>) -> Complex<f32> {
     Complex::new(w.re as f32, w.im as f32)
 }
 
 #[inline]
-fn magnitude(c: Complex<f32>) -> f32 {
+pub(crate) fn magnitude(c: Complex<f32>) -> f32 {
     (c.re * c.re + c.im * c.im).sqrt()
 }
 
 /// n² mod `modulus`, exactly.
-fn square_mod(n: usize, modulus: usize) -> usize {
+pub(crate) fn square_mod(n: usize, modulus: usize) -> usize {
     ((n as u128 * n as u128) % modulus as u128) as usize
 }
 
 /// Writes z\[n\] for n in `start..start + out.len()` (all < M), read from
 /// `source` as `packing` says. `tmp` holds at least 2 × out.len() floats.
-fn fill_packed<S: MonoSource>(
+pub(crate) fn fill_packed<S: MonoSource>(
     source: &S,
     packing: Packing,
     start: usize,
