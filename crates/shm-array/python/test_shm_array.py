@@ -5,8 +5,6 @@ import gc
 import os
 import stat
 import struct
-import subprocess
-import sys
 import unittest
 
 import numpy as np

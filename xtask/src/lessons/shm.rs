@@ -280,7 +280,8 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
 const HOLD_STEP: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A program holding a segment until its stdin closes: stdout lines come
-/// through a channel (every wait is bounded); killed and reaped on drop.
+/// through a channel (every wait is bounded); told to stop (stdin closed),
+/// then killed, and reaped on drop.
 struct Holder {
     what: String,
     child: std::process::Child,
@@ -370,7 +371,17 @@ impl Holder {
 }
 
 impl Drop for Holder {
+    /// On an early return: closing stdin ends a hold gracefully (the holder
+    /// unlinks its segment); after 3 s it is killed.
     fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
