@@ -32,23 +32,18 @@ fn peer_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/numpy/peer.py")
 }
 
-/// `None` when python3 with numpy runs, else what is missing.
+/// `None` when python3 with numpy runs, else what is missing. Bounded like
+/// every other wait on a peer: a python3 that hangs is "missing".
 fn missing_numpy() -> Option<String> {
-    match Command::new("python3")
-        .args(["-c", "import numpy"])
-        .stdin(Stdio::null())
-        .output()
-    {
-        Err(e) => Some(format!("python3 not found on PATH ({e})")),
-        Ok(o) if !o.status.success() => Some(format!(
-            "python3 cannot import numpy ({})",
-            String::from_utf8_lossy(&o.stderr)
-                .trim()
-                .lines()
-                .last()
-                .unwrap_or("")
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", "import numpy"]);
+    match run_to_end(cmd, "python3 -c 'import numpy'") {
+        Err(e) => Some(format!("python3 with numpy did not run: {}", e.message().unwrap_or("no message"))),
+        Ok((0, _)) => None,
+        Ok((code, seen)) => Some(format!(
+            "python3 cannot import numpy (exit {code}: {})",
+            seen.trim().lines().last().unwrap_or("")
         )),
-        Ok(_) => None,
     }
 }
 

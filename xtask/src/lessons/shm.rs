@@ -396,16 +396,33 @@ fn last_json(text: &str) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// `None` when `python3` imports numpy, else why not.
+/// `None` when `python3` imports numpy, else why not. Bounded: a python3
+/// that does not answer within 30 s is killed and counts as missing.
 fn numpy_missing() -> Option<String> {
-    match std::process::Command::new("python3")
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let mut child = match Command::new("python3")
         .args(["-c", "import numpy"])
-        .stdin(std::process::Stdio::null())
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
     {
-        Err(e) => Some(format!("python3 not found ({e})")),
-        Ok(o) if !o.status.success() => Some("python3 cannot import numpy".to_string()),
-        Ok(_) => None,
+        Ok(c) => c,
+        Err(e) => return Some(format!("python3 not found ({e})")),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) if st.success() => return None,
+            Ok(Some(_)) => return Some("python3 cannot import numpy".to_string()),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Some("python3 -c 'import numpy' did not finish within 30 s".to_string());
+            }
+        }
     }
 }
 
