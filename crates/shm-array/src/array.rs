@@ -6,7 +6,8 @@ use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::element::{Element, type_tag};
+use crate::access::{Access, CreateOptions, ReadOnly, ReadWrite};
+use crate::element::{Element, v1_type_tag};
 use crate::error::{Error, Result};
 use crate::header::{self, ARRAY_ALIGN, ArrayInfo, HEADER_BYTES, MAX_ARRAYS, MAX_DIMS};
 use crate::mapping::{Create, Mapping};
@@ -86,9 +87,14 @@ impl Layout {
             return Err(bad(format!("{} dimensions (1 to {MAX_DIMS})", shape.len())));
         }
         let elem_size = std::mem::size_of::<T>();
-        if std::mem::align_of::<T>() > ARRAY_ALIGN {
-            return Err(bad("element alignment above a page".to_string()));
+        if std::mem::align_of::<T>() > ARRAY_ALIGN || elem_size > ARRAY_ALIGN || elem_size == 0 {
+            return Err(bad(
+                "element size and alignment must be 1 to 4096 bytes".to_string()
+            ));
         }
+        let dtype = header::stored(T::DTYPE);
+        header::check_dtype(dtype, elem_size as u64)
+            .map_err(|r| bad(format!("{}'s DTYPE: {r}", T::TYPE_NAME)))?;
         let offset = self.total_bytes();
         let too_big = || {
             bad(format!(
@@ -107,14 +113,14 @@ impl Layout {
             .ok_or_else(too_big)?;
         self.arrays.push(ArrayInfo {
             name: name.to_string(),
-            type_name: String::from_utf8_lossy(&header::fixed::<32>(T::TYPE_NAME))
-                .trim_end_matches('\0')
-                .to_string(),
+            dtype: dtype.to_string(),
+            type_name: header::stored(T::TYPE_NAME).to_string(),
             elem_size,
+            elem_align: std::mem::align_of::<T>(),
             offset,
             len,
             shape: shape.to_vec(),
-            type_tag: type_tag::<T>(),
+            v1_tag: None,
         });
         Ok(self)
     }
@@ -147,18 +153,24 @@ impl Layout {
 /// process that created it is dropped, or earlier with
 /// [`Segment::unlink`]. Forked children never unlink it. Anonymous
 /// segments have no name and vanish with the last mapping.
-pub struct Segment {
+///
+/// `A` is [`ReadWrite`] (the default) or [`ReadOnly`]
+/// ([`Segment::open_read_only`]): the arrays of a read-only segment give
+/// `&[T]` only.
+pub struct Segment<A: Access = ReadWrite> {
     map: Arc<Mapping>,
     arrays: Vec<ArrayInfo>,
     taken: Vec<bool>,
     /// The process that made this handle: only it may take arrays.
     owner: libc::pid_t,
+    _access: PhantomData<A>,
 }
 
-impl fmt::Debug for Segment {
+impl<A: Access> fmt::Debug for Segment<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Segment")
             .field("name", &self.map.display_name())
+            .field("read_only", &!A::WRITABLE)
             .field("bytes", &self.map.len())
             .field("arrays", &self.arrays)
             .finish()
@@ -174,7 +186,7 @@ impl Segment {
     /// [`Error::Exists`], [`Error::BadName`], [`Error::NoSpace`] (never a
     /// SIGBUS later), [`Error::PermissionDenied`], [`Error::Io`].
     pub fn create(name: &str, layout: &Layout) -> Result<Segment> {
-        Self::new(Create::Named(name), layout)
+        Self::new(Create::Named(name, &CreateOptions::new()), layout)
     }
 
     /// Creates an anonymous segment (a sealed memfd mapped shared): no name,
@@ -187,7 +199,7 @@ impl Segment {
         Self::new(Create::Anonymous, layout)
     }
 
-    fn new(how: Create<'_>, layout: &Layout) -> Result<Segment> {
+    pub(crate) fn new(how: Create<'_>, layout: &Layout) -> Result<Segment> {
         let total = layout.total_bytes();
         let map = Mapping::create(how, total)?;
         // SAFETY: the mapping is fresh, `total >= HEADER_BYTES`, page-aligned,
@@ -198,6 +210,7 @@ impl Segment {
             taken: vec![false; layout.arrays.len()],
             arrays: layout.arrays.clone(),
             map: Arc::new(map),
+            _access: PhantomData,
         })
     }
 
@@ -220,15 +233,56 @@ impl Segment {
     /// sealed; touching pages cut off by `ftruncate` raises SIGBUS).
     /// This is the same contract as `memmap2::MmapMut::map_mut` on a file.
     pub unsafe fn open(name: &str) -> Result<Segment> {
-        let map = Mapping::open(name, HEADER_BYTES)?;
-        // SAFETY: the mapping is at least HEADER_BYTES, page-aligned, and
-        // stays mapped while `map` lives.
+        // SAFETY: forwarded to our caller.
+        unsafe { crate::OpenOptions::new().open(name) }
+    }
+
+    /// Opens the named segment another process created, read-only: an
+    /// `O_RDONLY` descriptor mapped `PROT_READ`, whose arrays give `&[T]`
+    /// and never `&mut [T]` (so a segment this user may only read, e.g.
+    /// mode 0640 from a colleague, can be opened; see
+    /// [`OpenOptions::owner`](crate::OpenOptions::owner)).
+    ///
+    /// # Errors
+    /// As [`Segment::open`].
+    ///
+    /// # Safety
+    /// As [`Segment::open`], for `&[T]`: while this process borrows an
+    /// array, no other process writes it, and nobody shrinks the segment.
+    pub unsafe fn open_read_only(name: &str) -> Result<Segment<ReadOnly>> {
+        // SAFETY: forwarded to our caller.
+        unsafe { crate::OpenOptions::new().open_read_only(name) }
+    }
+
+    /// Keeps the name after this process exits (the creator will not unlink
+    /// it on drop). Someone must [`unlink`](Segment::unlink) it later, or
+    /// [`sweep_leaked`](crate::sweep_leaked) will remove it once nobody
+    /// holds it.
+    ///
+    /// # Panics
+    /// When array handles were already taken (they share the mapping).
+    pub fn persist(&mut self) {
+        Arc::get_mut(&mut self.map)
+            .expect("persist before taking arrays")
+            .disown();
+    }
+}
+
+impl<A: Access> Segment<A> {
+    /// Reads the header of a segment just opened.
+    ///
+    /// # Safety
+    /// As [`Segment::open`] (the caller's promise covers the mapping).
+    pub(crate) unsafe fn from_mapping(map: Mapping) -> Result<Segment<A>> {
+        // SAFETY: the mapping is at least HEADER_BYTES (Mapping::open checks
+        // it), page-aligned, readable, and stays mapped while `map` lives.
         let arrays = unsafe { header::read(map.display_name(), map.ptr().as_ptr(), map.len())? };
         Ok(Segment {
             owner: nix::unistd::getpid().as_raw(),
             taken: vec![false; arrays.len()],
             arrays,
             map: Arc::new(map),
+            _access: PhantomData,
         })
     }
 
@@ -239,7 +293,7 @@ impl Segment {
     /// # Errors
     /// [`Error::NoSuchArray`] (unknown or already taken),
     /// [`Error::TypeMismatch`].
-    pub fn take<T: Element>(&mut self, array: &str) -> Result<ShmArray<T>> {
+    pub fn take<T: Element>(&mut self, array: &str) -> Result<ShmArray<T, A>> {
         let idx = self
             .arrays
             .iter()
@@ -252,13 +306,51 @@ impl Segment {
         self.take_index(idx)
     }
 
-    fn take_index<T: Element>(&mut self, idx: usize) -> Result<ShmArray<T>> {
+    /// As [`Segment::take`], and checks that the array has the shape
+    /// `shape` (C order).
+    ///
+    /// # Errors
+    /// As [`Segment::take`], plus [`Error::ShapeMismatch`].
+    ///
+    /// ```
+    /// use shm_array::{Error, Layout, Segment};
+    /// let mut seg = Segment::anonymous(&Layout::new().array_nd::<f32>("m", &[3, 4])?)?;
+    /// let err = seg.take_shaped::<f32>("m", &[4, 3]).unwrap_err();
+    /// assert!(matches!(err, Error::ShapeMismatch { .. }), "{err}");
+    /// assert_eq!(seg.take_shaped::<f32>("m", &[3, 4])?.shape(), &[3, 4]);
+    /// # Ok::<(), shm_array::Error>(())
+    /// ```
+    pub fn take_shaped<T: Element>(
+        &mut self,
+        array: &str,
+        shape: &[usize],
+    ) -> Result<ShmArray<T, A>> {
+        if let Some(a) = self.arrays.iter().find(|a| a.name == array)
+            && a.shape != shape
+        {
+            return Err(Error::ShapeMismatch {
+                name: format!("{}:{}", self.map.display_name(), a.name),
+                expected: shape.to_vec(),
+                found: a.shape.clone(),
+            });
+        }
+        self.take(array)
+    }
+
+    fn take_index<T: Element>(&mut self, idx: usize) -> Result<ShmArray<T, A>> {
         let info = &self.arrays[idx];
-        if info.type_tag != type_tag::<T>() || info.elem_size != std::mem::size_of::<T>() {
+        let same = match info.v1_tag {
+            Some(tag) => tag == v1_type_tag::<T>(),
+            None => {
+                info.dtype == header::stored(T::DTYPE)
+                    && info.elem_align == std::mem::align_of::<T>()
+            }
+        };
+        if !same || info.elem_size != std::mem::size_of::<T>() {
             return Err(Error::TypeMismatch {
                 name: format!("{}:{}", self.map.display_name(), info.name),
-                expected: T::TYPE_NAME.to_string(),
-                found: info.type_name.clone(),
+                expected: describe(T::DTYPE, std::mem::size_of::<T>()),
+                found: describe(&info.dtype, info.elem_size),
             });
         }
         if info.offset % std::mem::align_of::<T>() != 0 {
@@ -267,7 +359,9 @@ impl Segment {
                 reason: format!("array {:?} is misaligned", info.name),
             });
         }
-        in_owner(self.owner, self.map.display_name())?;
+        if A::WRITABLE {
+            in_owner(self.owner, self.map.display_name())?;
+        }
         self.taken[idx] = true;
         // SAFETY: header::read/Layout checked offset + len * size_of::<T>()
         // lies inside the mapping, so the offset pointer is in bounds and
@@ -308,19 +402,6 @@ impl Segment {
     pub fn unlink(&self) -> Result<()> {
         self.map.unlink()
     }
-
-    /// Keeps the name after this process exits (the creator will not unlink
-    /// it on drop). Someone must [`unlink`](Segment::unlink) it later, or
-    /// [`sweep_leaked`](crate::sweep_leaked) will remove it once nobody
-    /// holds it.
-    ///
-    /// # Panics
-    /// When array handles were already taken (they share the mapping).
-    pub fn persist(&mut self) {
-        Arc::get_mut(&mut self.map)
-            .expect("persist before taking arrays")
-            .disown();
-    }
 }
 
 /// A typed array in shared memory.
@@ -342,7 +423,10 @@ impl Segment {
 /// a.copy_from_slice(&[1.0, 2.0, 3.0]);
 /// assert_eq!(a.iter().sum::<f64>(), 6.0);
 /// ```
-pub struct ShmArray<T: Element> {
+///
+/// `A` is [`ReadWrite`] (the default) or [`ReadOnly`]: a read-only array
+/// (from [`Segment::open_read_only`]) dereferences to `&[T]` only.
+pub struct ShmArray<T: Element, A: Access = ReadWrite> {
     map: Arc<Mapping>,
     ptr: NonNull<T>,
     len: usize,
@@ -350,23 +434,24 @@ pub struct ShmArray<T: Element> {
     array: String,
     /// The process that may borrow it mutably (see [`ShmArray::as_mut_slice`]).
     owner: libc::pid_t,
-    _t: PhantomData<T>,
+    _t: PhantomData<(T, A)>,
 }
 
 // SAFETY: the handle owns a view into a shared mapping kept alive by the
 // Arc; moving it to another thread moves the (unique) right to `&mut [T]`,
 // which is fine for `T: Send`.
-unsafe impl<T: Element> Send for ShmArray<T> {}
+unsafe impl<T: Element, A: Access> Send for ShmArray<T, A> {}
 // SAFETY: `&ShmArray` only gives `&[T]`, fine to share for `T: Sync`.
-unsafe impl<T: Element> Sync for ShmArray<T> {}
+unsafe impl<T: Element, A: Access> Sync for ShmArray<T, A> {}
 
-impl<T: Element> fmt::Debug for ShmArray<T> {
+impl<T: Element, A: Access> fmt::Debug for ShmArray<T, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShmArray")
             .field("segment", &self.map.display_name())
             .field("array", &self.array)
             .field("type", &T::TYPE_NAME)
             .field("shape", &self.shape)
+            .field("read_only", &!A::WRITABLE)
             .finish()
     }
 }
@@ -440,6 +525,28 @@ impl<T: Element> ShmArray<T> {
         seg.take_index(0)
     }
 
+    /// Opens a single-array segment read-only (see
+    /// [`Segment::open_read_only`]).
+    ///
+    /// # Errors
+    /// As [`ShmArray::open`].
+    ///
+    /// # Safety
+    /// As [`Segment::open_read_only`].
+    pub unsafe fn open_read_only(name: &str) -> Result<ShmArray<T, ReadOnly>> {
+        // SAFETY: forwarded to our caller.
+        let mut seg = unsafe { Segment::open_read_only(name)? };
+        if seg.arrays.len() != 1 {
+            return Err(Error::NoSuchArray {
+                name: name.to_string(),
+                array: format!("(single array; it holds {})", seg.arrays.len()),
+            });
+        }
+        seg.take_index(0)
+    }
+}
+
+impl<T: Element, A: Access> ShmArray<T, A> {
     /// Number of elements.
     pub fn len(&self) -> usize {
         self.len
@@ -480,6 +587,26 @@ impl<T: Element> ShmArray<T> {
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 
+    /// The segment's name (`None` when anonymous).
+    pub fn segment_name(&self) -> Option<&str> {
+        self.map.name()
+    }
+
+    /// Byte offset of this array in its segment.
+    pub fn offset(&self) -> usize {
+        self.ptr.as_ptr() as usize - self.map.ptr().as_ptr() as usize
+    }
+
+    /// Removes the segment's name now (see [`Segment::unlink`]).
+    ///
+    /// # Errors
+    /// As [`Segment::unlink`].
+    pub fn unlink(&self) -> Result<()> {
+        self.map.unlink()
+    }
+}
+
+impl<T: Element> ShmArray<T> {
     /// The elements as a mutable slice.
     ///
     /// # Panics
@@ -512,24 +639,6 @@ impl<T: Element> ShmArray<T> {
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
 
-    /// The segment's name (`None` when anonymous).
-    pub fn segment_name(&self) -> Option<&str> {
-        self.map.name()
-    }
-
-    /// Byte offset of this array in its segment.
-    pub fn offset(&self) -> usize {
-        self.ptr.as_ptr() as usize - self.map.ptr().as_ptr() as usize
-    }
-
-    /// Removes the segment's name now (see [`Segment::unlink`]).
-    ///
-    /// # Errors
-    /// As [`Segment::unlink`].
-    pub fn unlink(&self) -> Result<()> {
-        self.map.unlink()
-    }
-
     /// Asks the kernel to map every page of this array into this process
     /// now (`MADV_POPULATE_WRITE`), so the first pass does not pay one page
     /// fault per 4 KiB. Errors are reported, never a SIGBUS.
@@ -546,7 +655,7 @@ impl<T: Element> ShmArray<T> {
     }
 }
 
-impl<T: Element> Deref for ShmArray<T> {
+impl<T: Element, A: Access> Deref for ShmArray<T, A> {
     type Target = [T];
     fn deref(&self) -> &[T] {
         self.as_slice()
@@ -572,5 +681,13 @@ fn in_owner(owner: libc::pid_t, name: &str) -> Result<()> {
             owner,
             pid,
         })
+    }
+}
+
+/// A type for messages: `"<f8 (f64)"`, `"my::Point (16 bytes)"`.
+fn describe(dtype: &str, size: usize) -> String {
+    match crate::element::rust_name(dtype) {
+        Some(rust) => format!("{dtype} ({rust})"),
+        None => format!("{dtype} ({size} bytes)"),
     }
 }

@@ -80,6 +80,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A mode [`CreateOptions`](crate::CreateOptions) refuses.
+    BadMode {
+        /// The segment name.
+        name: String,
+        /// The mode asked for.
+        mode: u32,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The OS refused access, or the segment belongs to another user.
     PermissionDenied {
         /// The segment name.
@@ -95,6 +104,15 @@ pub enum Error {
         expected: String,
         /// The type the header records.
         found: String,
+    },
+    /// The array has another shape than the one asked for.
+    ShapeMismatch {
+        /// The segment and array name (`segment:array`).
+        name: String,
+        /// The shape asked for.
+        expected: Vec<usize>,
+        /// The shape the header records.
+        found: Vec<usize>,
     },
     /// The segment is smaller than its header says (or than a header).
     TooSmall {
@@ -187,6 +205,12 @@ impl fmt::Display for Error {
             Error::BadName { name, reason } => {
                 write!(f, "bad shared memory name {name:?}: {reason}")
             }
+            Error::BadMode { name, mode, reason } => {
+                write!(
+                    f,
+                    "shared memory segment {name:?}: mode {mode:#o} refused: {reason}"
+                )
+            }
             Error::PermissionDenied { name, reason } => {
                 write!(
                     f,
@@ -200,6 +224,14 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "shared memory segment {name:?} holds {found}, not {expected}"
+            ),
+            Error::ShapeMismatch {
+                name,
+                expected,
+                found,
+            } => write!(
+                f,
+                "shared memory segment {name:?} has shape {found:?}, not {expected:?}"
             ),
             Error::TooSmall {
                 name,

@@ -16,10 +16,26 @@
 //!
 //! # What the segment knows
 //! Every segment starts with a one-page header: magic, version, a ready
-//! flag and, per array, its name, element type ([`Element::TYPE_NAME`],
-//! size, alignment), offset and shape. Opening an `f64` array as `f32` is
-//! an [`Error::TypeMismatch`]; a segment smaller than its header says is
-//! [`Error::TooSmall`].
+//! flag and, per array, its name, element type (numpy's type string, e.g.
+//! `"<f8"` for `f64`: [`Element::DTYPE`]), size, alignment, offset and
+//! C-order shape. Opening an `f64` array as `f32` is an
+//! [`Error::TypeMismatch`]; asking for another shape
+//! ([`Segment::take_shaped`]) an [`Error::ShapeMismatch`]; a segment
+//! smaller than its header says is [`Error::TooSmall`]. The byte layout,
+//! the checks every reader makes and the compatibility rule between
+//! versions are in `SPEC.md` (version 2 is written; version 1 is still read).
+//!
+//! # Numpy
+//! `python/shm_array.py` (shipped with the crate, numpy its only
+//! dependency) reads and writes the same segments: `shm_array.open(name)`
+//! gives zero-copy numpy views of every array of a segment made here, and
+//! `shm_array.create(name, {"a": array})` makes one that [`Segment::open`]
+//! opens, with the same typed checks, liveness lock and cleanup rules.
+//!
+//! # ndarray
+//! With the cargo feature `ndarray` (off by default), `ShmArray::view`
+//! and `ShmArray::view_mut` (read-write handles only) give
+//! `ndarray::ArrayViewD` / `ArrayViewMutD` with the stored shape.
 //!
 //! # Failures are errors, named
 //! Every [`Error`] names the segment. Memory is allocated with
@@ -28,8 +44,10 @@
 //! touched. Anonymous segments are sealed memfds: nobody can shrink them.
 //!
 //! # Ownership and cleanup
-//! - Named segments are created with `O_EXCL` and mode 0600; `open` refuses
-//!   a segment owned by another user (names in /dev/shm can be squatted).
+//! - Named segments are created with `O_EXCL` and mode 0600 (or the mode
+//!   and group of [`CreateOptions`]); `open` refuses a segment owned by
+//!   another user (names in /dev/shm can be squatted) unless
+//!   [`OpenOptions::owner`] trusts them.
 //! - The creating process unlinks the name when its last handle drops (or
 //!   earlier with [`Segment::unlink`]). Forked children never unlink it, and
 //!   there is no tracker process that unlinks what others still use.
@@ -77,17 +95,33 @@
 //! - **Peers.** Another process that opened the segment by name can write
 //!   anything, anytime: [`Segment::open`]/[`ShmArray::open`] are `unsafe`
 //!   (the caller promises the processes coordinate, as with `memmap2`'s
-//!   file maps). The header a peer wrote is untrusted: magic, version,
-//!   counts, dimensions, shape products (overflow), element sizes, offsets
-//!   (inside the segment, after the header, aligned) and overlap are all
-//!   checked, each failure a named [`Error::BadHeader`] or [`Error::TooSmall`].
+//!   file maps). The header a peer wrote (in Rust, Python or anything
+//!   else) is untrusted: magic, version, readiness, counts, names and type
+//!   strings (NUL-terminated UTF-8, a numpy type string's size), dimensions,
+//!   shape products (overflow), element sizes and alignments, offsets
+//!   (inside the segment, after the header, page-aligned) and overlap are
+//!   all checked, each failure a named [`Error::BadHeader`] or
+//!   [`Error::TooSmall`]; the parser is property-tested on random bytes.
 //! - **Truncation.** A named segment cannot be sealed: a process of the same
 //!   user that `ftruncate`s it makes touching the cut-off pages raise
 //!   SIGBUS, in the creator too. That is a crash, not silent corruption;
 //!   creating a named segment stays safe because only the creating user
-//!   can open it (mode 0600, `open` refuses other owners) and doing so is
+//!   can write it (mode 0600 by default; [`CreateOptions::mode`] may let a
+//!   group or others *read* it, e.g. 0640, and such readers can only map
+//!   it `PROT_READ`; write bits for them need the `unsafe`
+//!   [`CreateOptions::mode_writable_by_others`]) and opening it is
 //!   `unsafe`, whose contract includes "nobody shrinks it". Anonymous
 //!   segments are sealed memfds: nobody can shrink them.
+//! - **Read-only peers.** [`Segment::open_read_only`] maps `PROT_READ`
+//!   from an `O_RDONLY` descriptor; its handles are `Segment<ReadOnly>` /
+//!   `ShmArray<T, ReadOnly>`, which give `&[T]` and have no `&mut` path
+//!   (no `DerefMut`, no `as_mut_slice`: a compile error, see [`ReadOnly`]).
+//!   `open` refuses a segment of another user unless
+//!   [`OpenOptions::owner`] trusts that user.
+//! - **Python peers.** A numpy view written by a Python process is the
+//!   same cross-process situation as another Rust process: covered by the
+//!   `unsafe` open's contract (SPEC.md, "What each side may assume"). A
+//!   header written by Python is untrusted like any other.
 //! - **Signals.** A worker killed by a signal is an error (above); a
 //!   creator killed by SIGKILL leaves its named segment, which
 //!   [`sweep_leaked`] removes once no process holds its `flock`.
@@ -114,14 +148,18 @@
 #[cfg(not(target_os = "linux"))]
 compile_error!("shm-array is Linux-only (memfd, MADV_POPULATE_*, PR_SET_PDEATHSIG, pidfd, /proc)");
 
+mod access;
 mod array;
 mod element;
 mod error;
 mod header;
 mod live;
 mod mapping;
+#[cfg(feature = "ndarray")]
+mod nd;
 mod pool;
 
+pub use access::{Access, CreateOptions, OpenOptions, ReadOnly, ReadWrite};
 pub use array::{Layout, Segment, ShmArray};
 pub use element::Element;
 pub use error::{Error, Result, WorkerFailure};

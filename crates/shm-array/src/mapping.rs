@@ -76,7 +76,7 @@ unsafe impl Sync for Mapping {}
 
 /// How a new segment is created.
 pub(crate) enum Create<'a> {
-    Named(&'a str),
+    Named(&'a str, &'a crate::access::CreateOptions),
     Anonymous,
 }
 
@@ -130,23 +130,28 @@ impl Mapping {
     /// (so a full filesystem is `NoSpace` here, not SIGBUS later).
     pub(crate) fn create(how: Create<'_>, len: usize) -> Result<Mapping> {
         match how {
-            Create::Named(name) => Self::create_named(name, len),
+            Create::Named(name, opts) => Self::create_named(name, len, opts),
             Create::Anonymous => Self::create_anonymous(len),
         }
     }
 
-    fn create_named(name: &str, len: usize) -> Result<Mapping> {
+    fn create_named(
+        name: &str,
+        len: usize,
+        opts: &crate::access::CreateOptions,
+    ) -> Result<Mapping> {
         let bare = check_name(name)?;
         if AUTO_SWEEP.load(Ordering::Relaxed) {
             // Best effort: a failing sweep must not stop the creation.
             let _ = sweep_leaked(sweep_prefix(&bare));
         }
         let path = shm_path(&bare);
-        let mode = Mode::S_IRUSR | Mode::S_IWUSR;
+        // Checked by CreateOptions::check: permission bits only.
+        let mode = Mode::from_bits_truncate(opts.mode as libc::mode_t);
         let fd = nix::sys::mman::shm_open(
             path.as_c_str(),
             OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDWR | OFlag::O_CLOEXEC,
-            mode,
+            Mode::S_IRUSR | Mode::S_IWUSR,
         )
         .map_err(|e| Error::from_errno(&bare, "shm_open", e))?;
         // From here on, remove the name again if anything fails.
@@ -154,7 +159,11 @@ impl Mapping {
             let _ = nix::sys::mman::shm_unlink(path.as_c_str());
             e
         };
-        // The umask may have cleared bits; set exactly 0600.
+        // The umask may have cleared bits; set exactly the mode asked for.
+        if let Some(gid) = opts.group {
+            nix::unistd::fchown(&fd, None, Some(nix::unistd::Gid::from_raw(gid)))
+                .map_err(|e| undo(Error::from_errno(&bare, "fchown (group)", e)))?;
+        }
         nix::sys::stat::fchmod(&fd, mode)
             .map_err(|e| undo(Error::from_errno(&bare, "fchmod", e)))?;
         // Liveness: every handle holds LOCK_SH until it closes (or its
@@ -197,25 +206,32 @@ impl Mapping {
         })
     }
 
-    /// Opens an existing named segment read-write. Checks the owner (a
-    /// segment created by another user is refused: names can be squatted)
-    /// and that it is at least `min_len` bytes.
-    pub(crate) fn open(name: &str, min_len: usize) -> Result<Mapping> {
+    /// Opens an existing named segment, read-write or read-only (an
+    /// `O_RDONLY` descriptor mapped `PROT_READ`). Checks the owner (a
+    /// segment created by a user other than us and `owners` is refused:
+    /// names can be squatted) and that it holds at least a header.
+    pub(crate) fn open(name: &str, writable: bool, owners: &[u32]) -> Result<Mapping> {
+        let min_len = crate::header::HEADER_BYTES;
         let bare = check_name(name)?;
         let path = shm_path(&bare);
-        let fd = nix::sys::mman::shm_open(
-            path.as_c_str(),
-            OFlag::O_RDWR | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| Error::from_errno(&bare, "shm_open", e))?;
+        let access = if writable {
+            OFlag::O_RDWR
+        } else {
+            OFlag::O_RDONLY
+        };
+        let fd =
+            nix::sys::mman::shm_open(path.as_c_str(), access | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| Error::from_errno(&bare, "shm_open", e))?;
         flock(&fd, libc::LOCK_SH).map_err(|e| Error::from_errno(&bare, "flock", e))?;
         let st = nix::sys::stat::fstat(&fd).map_err(|e| Error::from_errno(&bare, "fstat", e))?;
         let me = nix::unistd::geteuid().as_raw();
-        if st.st_uid != me {
+        if st.st_uid != me && !owners.contains(&st.st_uid) {
             return Err(Error::PermissionDenied {
                 name: bare,
-                reason: format!("owned by uid {}, not by us (uid {me})", st.st_uid),
+                reason: format!(
+                    "owned by uid {}, not by us (uid {me}); OpenOptions::owner({}) trusts it",
+                    st.st_uid, st.st_uid
+                ),
             });
         }
         let size = st.st_size.max(0) as u64;
@@ -227,7 +243,7 @@ impl Mapping {
             });
         }
         let len = size as usize;
-        let ptr = map_shared(&fd, &bare, len, true)?;
+        let ptr = map_shared(&fd, &bare, len, writable)?;
         Ok(Mapping {
             ptr,
             len,

@@ -69,8 +69,8 @@ fn wrong_type_is_a_clear_error() {
         Error::TypeMismatch {
             expected, found, ..
         } => {
-            assert_eq!(expected, "f32");
-            assert_eq!(found, "f64");
+            assert_eq!(expected, "<f4 (f32)");
+            assert_eq!(found, "<f8 (f64)");
         }
         e => panic!("expected TypeMismatch, got {e:?}"),
     }
@@ -230,6 +230,7 @@ fn several_arrays_at_offsets_with_shapes() {
     let infos = other.arrays().to_vec();
     assert_eq!(infos.len(), 3);
     assert_eq!(infos[1].type_name, "f64");
+    assert_eq!(infos[1].dtype, "<f8");
     assert_eq!(infos[2].shape, vec![2, 3]);
     assert!(
         infos

@@ -140,18 +140,7 @@ impl Spectrum {
     /// The bins with `lo < f < hi` (strictly, as the book's mask), never
     /// including 0 Hz.
     pub fn band(&self, lo: f64, hi: f64) -> Range<usize> {
-        let n = self.mags.len();
-        if n == 0 {
-            return 0..0;
-        }
-        let first = ((lo / self.bin_hz).floor() as usize)
-            .saturating_add(1)
-            .clamp(1, n);
-        let mut last = ((hi / self.bin_hz).ceil() as usize).clamp(first, n);
-        if last > first && self.freq(last - 1) >= hi {
-            last -= 1;
-        }
-        first..last
+        band_of(self.bin_hz, self.mags.len(), lo, hi)
     }
 
     /// The audible band, 20 Hz–20 kHz (what the book plots).
@@ -165,7 +154,7 @@ impl Spectrum {
     pub fn peaks(&self, n: usize, lo: f64, hi: f64) -> Vec<Peak> {
         let r = self.band(lo, hi);
         let m: &[f32] = &self.mags;
-        let sep = ((2.0 / self.bin_hz).ceil() as usize).max(8);
+        let sep = peak_separation(self.bin_hz);
         let first = r.start.max(1);
         // Each chunk keeps its n best separated local maxima; then the
         // chunks' lists are merged the same way. One pass, no sorting of
@@ -272,9 +261,30 @@ impl Spectrum {
     }
 }
 
+/// The bins of a spectrum of `n` bins `bin_hz` apart with `lo < f < hi`
+/// ([`Spectrum::band`]).
+pub(crate) fn band_of(bin_hz: f64, n: usize, lo: f64, hi: f64) -> Range<usize> {
+    if n == 0 {
+        return 0..0;
+    }
+    let first = ((lo / bin_hz).floor() as usize)
+        .saturating_add(1)
+        .clamp(1, n);
+    let mut last = ((hi / bin_hz).ceil() as usize).clamp(first, n);
+    if last > first && (last - 1) as f64 * bin_hz >= hi {
+        last -= 1;
+    }
+    first..last
+}
+
+/// How many bins apart two peaks must be ([`Spectrum::peaks`]).
+pub(crate) fn peak_separation(bin_hz: f64) -> usize {
+    ((2.0 / bin_hz).ceil() as usize).max(8)
+}
+
 /// Offers the local maximum (k, v) to `best` (at most `n` entries, none
 /// closer than `sep` bins to a stronger one).
-fn offer(best: &mut Vec<(usize, f32)>, n: usize, sep: usize, k: usize, v: f32) {
+pub(crate) fn offer(best: &mut Vec<(usize, f32)>, n: usize, sep: usize, k: usize, v: f32) {
     if n == 0 {
         return;
     }

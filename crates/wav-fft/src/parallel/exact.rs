@@ -37,7 +37,7 @@ use crate::wav::MonoSource;
 
 /// e^(−2πi·e/n) for any e < n from two small tables (hi × lo), exact to
 /// f64 rounding — a full table of n entries would cost a pass over memory.
-struct Twiddles {
+pub(crate) struct Twiddles {
     shift: u32,
     mask: usize,
     lo: Vec<Complex<f64>>,
@@ -45,7 +45,7 @@ struct Twiddles {
 }
 
 impl Twiddles {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         let shift = (usize::BITS - n.leading_zeros()).div_ceil(2);
         let step = 1usize << shift;
         let w = |e: usize| {
@@ -61,7 +61,7 @@ impl Twiddles {
     }
 
     #[inline]
-    fn get64(&self, e: usize) -> Complex<f64> {
+    pub(crate) fn get64(&self, e: usize) -> Complex<f64> {
         self.hi[e >> self.shift] * self.lo[e & self.mask]
     }
 }
@@ -79,7 +79,7 @@ const BLOCK: usize = 16;
 /// Columns k2 written together in the last pass.
 const K2_CHUNK: usize = 256;
 /// The longest row FFT a split may use; longer factors go to Bluestein.
-const MAX_ROW: usize = 1 << 17;
+pub(crate) const MAX_ROW: usize = 1 << 17;
 /// Below this many complex points any split will do (even 1 × M: one
 /// rustfft plan of a few milliseconds at most).
 const MAX_DIRECT: usize = 1 << 17;
@@ -88,19 +88,24 @@ const MAX_DIRECT: usize = 1 << 17;
 pub type Steps = Vec<(&'static str, Duration)>;
 
 /// A six-step split of a complex length n1·n2 and its row plans.
-struct Split {
-    n1: usize,
-    n2: usize,
+pub(crate) struct Split {
+    pub(crate) n1: usize,
+    pub(crate) n2: usize,
     /// The matrix after pass 1 in blocks of COLS columns (see
     /// [`Split::at`]) instead of rows of n2.
     blocked: bool,
-    fft1: Arc<dyn Fft<f32>>,
-    fft2: Arc<dyn Fft<f32>>,
-    tw: Twiddles,
+    pub(crate) fft1: Arc<dyn Fft<f32>>,
+    pub(crate) fft2: Arc<dyn Fft<f32>>,
+    pub(crate) tw: Twiddles,
 }
 
 impl Split {
-    fn new(n1: usize, n2: usize, blocked: bool, planner: &mut FftPlanner<f32>) -> Split {
+    /// A split whose matrix after pass 1 is row-major (k1·n2 + r).
+    pub(crate) fn new(n1: usize, n2: usize, planner: &mut FftPlanner<f32>) -> Split {
+        Self::with_layout(n1, n2, false, planner)
+    }
+
+    fn with_layout(n1: usize, n2: usize, blocked: bool, planner: &mut FftPlanner<f32>) -> Split {
         Split {
             n1,
             n2,
@@ -111,7 +116,7 @@ impl Split {
         }
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.n1 * self.n2
     }
 
@@ -155,7 +160,7 @@ impl Split {
 
 /// How the signal becomes complex numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Packing {
+pub(crate) enum Packing {
     /// z\[m\] = x\[2m\] + i·x\[2m+1\], M = N/2 (N even).
     Pairs,
     /// z\[n\] = x\[n\], M = N (N odd).
@@ -216,7 +221,7 @@ fn balanced_divisor(m: usize) -> usize {
 }
 
 /// A split n1 × n2 = m (n1 ≤ n2) usable as rows, if there is one.
-fn direct_split(m: usize) -> Option<(usize, usize)> {
+pub(crate) fn direct_split(m: usize) -> Option<(usize, usize)> {
     let n1 = balanced_divisor(m);
     let n2 = m / n1;
     (n2 <= MAX_ROW || m <= MAX_DIRECT).then_some((n1, n2))
@@ -232,7 +237,7 @@ fn is_smooth(mut m: usize) -> bool {
 }
 
 /// The smallest length ≥ `min` made of 2, 3, 5 and 7 with a balanced split.
-fn smooth_len(min: usize) -> usize {
+pub(crate) fn smooth_len(min: usize) -> usize {
     let mut l = min.max(1);
     loop {
         if is_smooth(l) && direct_split(l).is_some() {
@@ -281,7 +286,7 @@ impl ExactPlan {
         };
         let mut planner = FftPlanner::<f32>::new();
         let method = match direct_split(m).filter(|_| !force_bluestein) {
-            Some((n1, n2)) => Method::Direct(Split::new(n1, n2, true, &mut planner)),
+            Some((n1, n2)) => Method::Direct(Split::with_layout(n1, n2, true, &mut planner)),
             None => {
                 let needed = match packing {
                     Packing::Pairs => m,
@@ -290,7 +295,7 @@ impl ExactPlan {
                 let l = smooth_len(m + needed - 1);
                 let (n1, n2) = direct_split(l).expect("smooth_len returns a splittable length");
                 Method::Bluestein {
-                    split: Split::new(n1, n2, false, &mut planner),
+                    split: Split::new(n1, n2, &mut planner),
                     inv1: planner.plan_fft_inverse(n1),
                     inv2: planner.plan_fft_inverse(n2),
                     chirp: Twiddles::new(2 * m),
@@ -418,17 +423,17 @@ impl<T> Scatter<T> {
     }
 }
 
-fn to_f32(w: Complex<f64>) -> Complex<f32> {
+pub(crate) fn to_f32(w: Complex<f64>) -> Complex<f32> {
     Complex::new(w.re as f32, w.im as f32)
 }
 
 #[inline]
-fn magnitude(c: Complex<f32>) -> f32 {
+pub(crate) fn magnitude(c: Complex<f32>) -> f32 {
     (c.re * c.re + c.im * c.im).sqrt()
 }
 
 /// n² mod `modulus`, exactly.
-fn square_mod(n: usize, modulus: usize) -> usize {
+pub(crate) fn square_mod(n: usize, modulus: usize) -> usize {
     ((n as u128 * n as u128) % modulus as u128) as usize
 }
 
@@ -467,12 +472,7 @@ impl Squares {
 
 /// Writes z\[n\] for n in `start..start + out.len()` (all < M), read from
 /// `source` as `packing` says.
-fn fill_packed<S: MonoSource>(
-    source: &S,
-    packing: Packing,
-    start: usize,
-    out: &mut [Complex<f32>],
-) {
+fn fill_run<S: MonoSource>(source: &S, packing: Packing, start: usize, out: &mut [Complex<f32>]) {
     if out.is_empty() {
         return; // (and never ask the source for a start past its end)
     }
@@ -492,7 +492,20 @@ fn fill_packed<S: MonoSource>(
     }
 }
 
-/// [`MonoSource::prefetch`] of what `fill_packed(.., start, len)` reads.
+/// [`fill_run`] for callers with a scratch buffer of their own (the MPI
+/// version's pass 1); `tmp` is not needed any more.
+#[cfg(feature = "mpi")]
+pub(crate) fn fill_packed<S: MonoSource>(
+    source: &S,
+    packing: Packing,
+    start: usize,
+    out: &mut [Complex<f32>],
+    _tmp: &mut [f32],
+) {
+    fill_run(source, packing, start, out);
+}
+
+/// [`MonoSource::prefetch`] of what `fill_run(.., start, len)` reads.
 fn prefetch_packed<S: MonoSource>(source: &S, packing: Packing, start: usize, len: usize) {
     match packing {
         Packing::Pairs => source.prefetch(2 * start, 2 * len),
@@ -763,7 +776,7 @@ fn direct<S: MonoSource>(
     pass1(
         c_buf.complex_mut(),
         split,
-        |n, run| fill_packed(&source, plan.packing, n, run),
+        |n, run| fill_run(&source, plan.packing, n, run),
         |n, len| prefetch_packed(&source, plan.packing, n, len),
     );
     let mut store = store(source, plan)?;
@@ -1011,7 +1024,7 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
         split,
         |start, run| {
             let have = m.saturating_sub(start).min(run.len());
-            fill_packed(&source, plan.packing, start, &mut run[..have]);
+            fill_run(&source, plan.packing, start, &mut run[..have]);
             let mut sq = Squares::from(start, two_m);
             for v in &mut run[..have] {
                 *v *= to_f32(chirp.get64(sq.next()));

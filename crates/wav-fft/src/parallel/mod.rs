@@ -206,6 +206,8 @@ pub fn alias_hz(freq_hz: f64, sample_rate: f64) -> f64 {
 
 mod exact;
 pub use exact::{ExactPlan, Steps, exact};
+#[cfg(feature = "mpi")]
+pub mod distributed;
 
 #[cfg(test)]
 mod tests {
