@@ -80,6 +80,7 @@ use super::exact::{
     to_f32,
 };
 use crate::Error;
+use crate::buffer::Buffer;
 use crate::spectrum::{Peak, band_of, offer, peak_separation};
 use crate::wav::MonoSource;
 
@@ -321,11 +322,24 @@ pub struct Timings {
     pub steps: Vec<(&'static str, Duration)>,
     /// The all-to-alls together (the communication).
     pub all_to_all: Duration,
+    /// Time spent at the barrier before each all-to-all, waiting for the
+    /// slowest rank to finish its part.
+    pub waiting: Duration,
 }
 
 impl Timings {
     fn lap(&mut self, t: &mut Instant, name: &'static str) {
         self.steps.push((name, t.elapsed()));
+        *t = Instant::now();
+    }
+
+    /// A barrier before an all-to-all, timed on its own: the time this
+    /// rank waits for the slowest one is not communication.
+    fn wait<W: Communicator>(&mut self, world: &W, t: &mut Instant) {
+        world.barrier();
+        let d = t.elapsed();
+        self.waiting += d;
+        self.steps.push(("waiting for the other ranks", d));
         *t = Instant::now();
     }
 
@@ -684,6 +698,11 @@ fn displacements(counts: &[i32]) -> Vec<i32> {
         .collect()
 }
 
+fn complex_buffer(len: usize) -> Result<Buffer, Error> {
+    let bytes = len.max(1) * 8;
+    Buffer::zeroed(bytes, false).map_err(|source| Error::Memory { bytes, source })
+}
+
 /// MPI counts (f32 values: two per complex number) and displacements.
 fn counts(elems: &[usize]) -> Result<(Vec<i32>, Vec<i32>), Error> {
     let too_big = |n: usize| Error::Cluster {
@@ -863,8 +882,12 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
     let fwd_send: Vec<usize> = plan.rows.iter().map(|k| w * k.len()).collect();
     let fwd_recv: Vec<usize> = plan.cols.iter().map(|c| c.len() * kme).collect();
     let buf_len = plan.buffer_len(me);
-    let mut a = vec![C32::default(); buf_len];
-    let mut b = vec![C32::default(); buf_len];
+    // Fresh zero pages from the kernel (no pass to zero them): they are
+    // touched first where they are written.
+    let mut a_buf = complex_buffer(buf_len)?;
+    let mut b_buf = complex_buffer(buf_len)?;
+    let a = &mut a_buf.complex_mut()[..buf_len];
+    let b = &mut b_buf.complex_mut()[..buf_len];
     times.lap(&mut t, "allocate");
     let bins = plan.bins();
     let local = match &plan.method {
@@ -874,13 +897,14 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
             } else {
                 Packing::Real
             };
-            pass1(split, cols, &plan.rows, &mut a, |n, run, tmp| {
+            pass1(split, cols, &plan.rows, a, |n, run, tmp| {
                 fill_packed(source, packing, n, run, tmp);
             });
             times.lap(&mut t, "read + mix + FFT n1 + twiddle (my columns)");
-            exchange(world, &a, &fwd_send, &mut b, &fwd_recv)?;
+            times.wait(world, &mut t);
+            exchange(world, a, &fwd_send, b, &fwd_recv)?;
             times.exchange(&mut t, "all-to-all (columns → rows)");
-            drop(a);
+            drop(a_buf);
             let mut mags = vec![0f32; kme * n2];
             let nyquist = if packing == Packing::Pairs {
                 packed_rows(&b, split, &plan.tw_n, mine, plan.lowers[me], &mut mags)
@@ -904,7 +928,7 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
             // j < K and L − j < M, 0 between.
             let scale = 1.0 / l as f64;
             let upper = l - (m - 1);
-            pass1(split, cols.clone(), &plan.rows, &mut a, |start, run, _| {
+            pass1(split, cols.clone(), &plan.rows, a, |start, run, _| {
                 for (i, o) in run.iter_mut().enumerate() {
                     let j = start + i;
                     let e = if j < *needed {
@@ -920,38 +944,35 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
                 }
             });
             times.lap(&mut t, "Bluestein: pass 1 of the chirp");
-            exchange(world, &a, &fwd_send, &mut b, &fwd_recv)?;
+            times.wait(world, &mut t);
+            exchange(world, a, &fwd_send, b, &fwd_recv)?;
             times.exchange(&mut t, "all-to-all (the chirp, columns → rows)");
-            let mut kernel = vec![C32::default(); kme * n2];
+            let mut kernel_buf = complex_buffer(kme * n2)?;
+            let kernel = &mut kernel_buf.complex_mut()[..kme * n2];
             let fft2 = &split.fft2;
             kernel.par_chunks_mut(BLOCK * n2).enumerate().for_each_init(
                 || vec![C32::default(); fft2.get_inplace_scratch_len()],
                 |scratch, (q, out)| {
                     let pos: Vec<usize> = (q * BLOCK..q * BLOCK + out.len() / n2).collect();
-                    gather_rows(&b, kme, n2, &pos, out);
+                    gather_rows(b, kme, n2, &pos, out);
                     fft2.process_with_scratch(out, scratch);
                 },
             );
             times.lap(&mut t, "Bluestein: the chirp's spectrum (my rows)");
             // 1. a[n] = x[n]·e^(−iπn²/M) for n < M, 0 up to L.
-            pass1(
-                split,
-                cols.clone(),
-                &plan.rows,
-                &mut a,
-                |start, run, tmp| {
-                    let have = m.saturating_sub(start).min(run.len());
-                    fill_packed(source, Packing::Real, start, &mut run[..have], tmp);
-                    let mut e = square_mod(start, two_m);
-                    for (i, v) in run[..have].iter_mut().enumerate() {
-                        *v *= to_f32(chirp.get64(e));
-                        e = (e + (2 * (start + i) + 1) % two_m) % two_m;
-                    }
-                    run[have..].fill(C32::default());
-                },
-            );
+            pass1(split, cols.clone(), &plan.rows, a, |start, run, tmp| {
+                let have = m.saturating_sub(start).min(run.len());
+                fill_packed(source, Packing::Real, start, &mut run[..have], tmp);
+                let mut e = square_mod(start, two_m);
+                for (i, v) in run[..have].iter_mut().enumerate() {
+                    *v *= to_f32(chirp.get64(e));
+                    e = (e + (2 * (start + i) + 1) % two_m) % two_m;
+                }
+                run[have..].fill(C32::default());
+            });
             times.lap(&mut t, "read + mix + chirp + FFT n1 + twiddle (my columns)");
-            exchange(world, &a, &fwd_send, &mut b, &fwd_recv)?;
+            times.wait(world, &mut t);
+            exchange(world, a, &fwd_send, b, &fwd_recv)?;
             times.exchange(&mut t, "all-to-all (columns → rows)");
             // 2. My rows: FFT n2, × kernel, inverse FFT n2; back into `a`
             //    as the blocks for each rank p: my rows × its columns.
@@ -961,6 +982,7 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
                 .map(|c| (kme * c.len(), BLOCK * c.len()))
                 .collect();
             let blocks = kme.div_ceil(BLOCK);
+            let kernel = &*kernel;
             let parts = deal(&mut a[..], &regions, blocks);
             parts.into_par_iter().enumerate().for_each_init(
                 || {
@@ -972,7 +994,7 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
                 |(rows, scratch), (q, outs)| {
                     let pos: Vec<usize> = (q * BLOCK..kme.min((q + 1) * BLOCK)).collect();
                     let rows = &mut rows[..pos.len() * n2];
-                    gather_rows(&b, kme, n2, &pos, rows);
+                    gather_rows(b, kme, n2, &pos, rows);
                     fft2.process_with_scratch(rows, scratch);
                     let k = &kernel[pos[0] * n2..(pos[0] + pos.len()) * n2];
                     rows.iter_mut().zip(k).for_each(|(r, k)| *r *= k);
@@ -984,13 +1006,14 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
                     }
                 },
             );
-            drop(kernel);
+            drop(kernel_buf);
             times.lap(&mut t, "FFT n2 × chirp spectrum, inverse FFT n2 (my rows)");
+            times.wait(world, &mut t);
             let back_send: Vec<usize> = plan.cols.iter().map(|c| kme * c.len()).collect();
             let back_recv: Vec<usize> = plan.rows.iter().map(|k| k.len() * w).collect();
-            exchange(world, &a, &back_send, &mut b, &back_recv)?;
+            exchange(world, a, &back_send, b, &back_recv)?;
             times.exchange(&mut t, "all-to-all (rows → columns)");
-            drop(a);
+            drop(a_buf);
             // 3. My columns r: b[k1·w + j] for all k1, × W_L^(−r·k1),
             //    inverse FFT n1: y[n2·c + r]; |Z[n]| = |y[n]| (|chirp| = 1).
             let mut mags = vec![0f32; w * n1];
