@@ -154,7 +154,14 @@ fn run(world: &SimpleCommunicator) -> i32 {
         }
     };
     let fft_s = s(t.elapsed());
-    let peaks = local.peaks(world, cli.args.peaks, FREQ_MIN, FREQ_MAX);
+    let peaks = match local.peaks(world, cli.args.peaks, FREQ_MIN, FREQ_MAX) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: rank {rank}: {e}; calling MPI_Abort, which ends every rank");
+            world.abort(3)
+        }
+    };
+    let peaks_s = s(t.elapsed()) - fft_s;
     let plot = cli.args.plot.as_ref().map(|p| {
         let (lo, hi, columns) = envelope_columns(PlotOptions::new("").size.0);
         let env = local.column_envelope(world, lo, hi, columns);
@@ -224,6 +231,7 @@ fn run(world: &SimpleCommunicator) -> i32 {
     rec.set("alltoall_s", a2a_max);
     rec.set("alltoall_share", a2a_max / slowest);
     rec.set("waiting_s", wait_max);
+    rec.set("peaks_s", peaks_s);
     rec.set("fft_s_per_rank", ffts);
     rec.set("rss_mb_per_rank", rss.clone());
     rec.set("peak_rss_mb", rss.iter().copied().fold(0.0, f64::max));

@@ -161,29 +161,12 @@ impl Spectrum {
         // millions of candidates; most bins fail the first comparison.
         let end = r.end.max(first);
         let lists: Vec<Vec<(usize, f32)>> = (first..end)
-            .step_by(1 << 16)
+            .step_by(PEAK_CHUNK)
             .collect::<Vec<_>>()
             .into_par_iter()
-            .map(|start| {
-                let mut best = Vec::with_capacity(n + 1);
-                let mut floor = 0.0f32;
-                for k in start..(start + (1 << 16)).min(end) {
-                    let v = m[k];
-                    if v > floor && v >= m[k - 1] && (k + 1 >= m.len() || v > m[k + 1]) {
-                        offer(&mut best, n, sep, k, v);
-                        if best.len() == n {
-                            floor = best.iter().map(|b| b.1).fold(f32::INFINITY, f32::min);
-                        }
-                    }
-                }
-                best
-            })
+            .map(|start| chunk_peaks(m, 0, m.len(), start..(start + PEAK_CHUNK).min(end), n, sep))
             .collect();
-        let mut best = Vec::new();
-        for (k, v) in lists.into_iter().flatten() {
-            offer(&mut best, n, sep, k, v);
-        }
-        best.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let best = merge_peaks(lists.into_iter().flatten(), n, sep);
         best.into_iter()
             .map(|(k, v)| Peak {
                 freq_hz: self.freq(k),
@@ -267,9 +250,52 @@ pub(crate) fn peak_separation(bin_hz: f64) -> usize {
     ((2.0 / bin_hz).ceil() as usize).max(8)
 }
 
+/// Bins per chunk of [`Spectrum::peaks`].
+pub(crate) const PEAK_CHUNK: usize = 1 << 16;
+
+/// One chunk of [`Spectrum::peaks`]: the `n` best separated local maxima
+/// of bins `range`, scanned in order. `m[i]` is bin `offset + i` and holds
+/// every bin of `range` and its neighbours; `len` is the spectrum's bins.
+pub(crate) fn chunk_peaks(
+    m: &[f32],
+    offset: usize,
+    len: usize,
+    range: Range<usize>,
+    n: usize,
+    sep: usize,
+) -> Vec<(usize, f32)> {
+    let mut best = Vec::with_capacity(n + 1);
+    let mut floor = 0.0f32;
+    for k in range {
+        let v = m[k - offset];
+        if v > floor && v >= m[k - 1 - offset] && (k + 1 >= len || v > m[k + 1 - offset]) {
+            offer(&mut best, n, sep, k, v);
+            if best.len() == n {
+                floor = best.iter().map(|b| b.1).fold(f32::INFINITY, f32::min);
+            }
+        }
+    }
+    best
+}
+
+/// The chunks' lists of [`Spectrum::peaks`], in chunk order, merged the
+/// same way: the `n` best, strongest first.
+pub(crate) fn merge_peaks(
+    lists: impl Iterator<Item = (usize, f32)>,
+    n: usize,
+    sep: usize,
+) -> Vec<(usize, f32)> {
+    let mut best = Vec::new();
+    for (k, v) in lists {
+        offer(&mut best, n, sep, k, v);
+    }
+    best.sort_by(|a, b| b.1.total_cmp(&a.1));
+    best
+}
+
 /// Offers the local maximum (k, v) to `best` (at most `n` entries, none
 /// closer than `sep` bins to a stronger one).
-pub(crate) fn offer(best: &mut Vec<(usize, f32)>, n: usize, sep: usize, k: usize, v: f32) {
+fn offer(best: &mut Vec<(usize, f32)>, n: usize, sep: usize, k: usize, v: f32) {
     if n == 0 {
         return;
     }
