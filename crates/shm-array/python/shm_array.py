@@ -240,8 +240,8 @@ def _parse(segment: str, h: bytes, mapped: int) -> list[dict[str, Any]]:
             raise BadHeader(segment, f"{where}: shape {list(shape)} does not match length {length}")
         if not (1 <= size <= ARRAY_ALIGN):
             raise BadHeader(segment, f"{where}: element size {size}")
-        if not typestr or not all(33 <= ord(c) <= 126 for c in typestr):
-            raise BadHeader(segment, f"{where}: type string {typestr!r} is not printable ASCII")
+        if not typestr or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in typestr):
+            raise BadHeader(segment, f"{where}: type string {typestr!r} is empty or has control characters")
         if _NUMPY_TYPESTR.match(typestr) and int(typestr[2:]) != size:
             raise BadHeader(
                 segment,
@@ -371,6 +371,8 @@ class Segment:
         self._ident = ident
         self._state = state  # None unless this process created it
         self._infos = {a["name"]: a for a in infos}
+        # The mapping itself too (a segment may hold no array at all).
+        self._mm: mmap.mmap | None = mm
         self._arrays: dict[str, np.ndarray] | None = {
             a["name"]: np.ndarray(a["shape"], _numpy_dtype(a["dtype"], a["size"]),
                                   buffer=mm, offset=a["offset"], order="C")
@@ -450,6 +452,7 @@ class Segment:
         """Drops this handle's views; the memory (and the lock) goes with the
         last view anyone still holds, and then the creator removes the name."""
         self._arrays = None
+        self._mm = None
 
     @property
     def closed(self) -> bool:

@@ -5,8 +5,6 @@ import gc
 import os
 import stat
 import struct
-import subprocess
-import sys
 import unittest
 
 import numpy as np
@@ -88,6 +86,16 @@ class RoundTrip(Base):
         self.assertTrue(exists(name), "a live view keeps the name")
         self.assertEqual(a.sum(), 6.0)  # still mapped: no segfault
         del a, seg
+        gc.collect()
+        self.assertFalse(exists(name))
+
+    def test_a_segment_without_arrays_lives_as_long_as_its_handle(self):
+        name = self.names.new()
+        seg = sa.create(name, {})
+        gc.collect()
+        self.assertTrue(exists(name))
+        self.assertEqual(sa.open(name), {})
+        seg.close()
         gc.collect()
         self.assertFalse(exists(name))
 
@@ -254,7 +262,7 @@ class Errors(Base):
             (u64(e0 + 72, 0), "element size"),
             (u64(e0 + 64, 3), "alignment"),
             (raw(e0 + 32, b"<f4"), "4-byte elements"),
-            (raw(e0 + 32, b" "), "printable"),
+            (raw(e0 + 32, b"\n"), "control characters"),
             (raw(e0 + 32, b"x" * 32), "no NUL"),
             (raw(e0, b"\xff"), "UTF-8"),
             (u64(e0 + 80, 0), "inside the header"),

@@ -122,14 +122,15 @@ pub fn numpy_item_size(dtype: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// Checks a type string for the header: 1 to 31 bytes of printable ASCII,
-/// and a numpy type string's size equal to the element size.
+/// Checks a type string for the header: 1 to 31 bytes of UTF-8 without
+/// control characters, and a numpy type string's size equal to the
+/// element size.
 pub(crate) fn check_dtype(dtype: &str, elem_size: u64) -> std::result::Result<(), String> {
     if dtype.is_empty() || dtype.len() >= TEXT {
         return Err(format!("type string {dtype:?} is not 1 to 31 bytes"));
     }
-    if !dtype.bytes().all(|c| c.is_ascii_graphic()) {
-        return Err(format!("type string {dtype:?} is not printable ASCII"));
+    if dtype.chars().any(char::is_control) {
+        return Err(format!("type string {dtype:?} has control characters"));
     }
     if let Some(n) = numpy_item_size(dtype)
         && n != elem_size
@@ -481,6 +482,40 @@ mod tests {
         }
     }
 
+    /// A segment written by the previous version of this crate opens, and
+    /// its typed checks still apply (through the version-1 tag).
+    #[test]
+    fn a_version_1_segment_opens_with_typed_checks() {
+        let name = crate::unique_name("shmtest-v1-");
+        let path = std::path::Path::new(crate::SHM_DIR).join(&name);
+        let mut arrays = Layout::new()
+            .array::<f64>("a", 3)
+            .unwrap()
+            .arrays()
+            .to_vec();
+        arrays[0].type_name = "f64".into();
+        arrays[0].v1_tag = Some(v1_type_tag::<f64>());
+        let mut bytes = encode_v1(8192, &arrays).to_vec();
+        bytes.resize(8192, 0);
+        bytes[4096..4096 + 24].copy_from_slice(
+            &[1.5f64, 2.5, 3.5]
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect::<Vec<u8>>(),
+        );
+        std::fs::write(&path, &bytes).unwrap();
+        // SAFETY: nobody else knows the name.
+        let seg = unsafe { crate::Segment::open(&name) };
+        let _ = std::fs::remove_file(&path);
+        let mut seg = seg.unwrap();
+        assert_eq!(seg.arrays()[0].dtype, "<f8");
+        assert!(matches!(
+            seg.take::<u64>("a"),
+            Err(Error::TypeMismatch { .. })
+        ));
+        assert_eq!(seg.take::<f64>("a").unwrap().as_slice(), &[1.5, 2.5, 3.5]);
+    }
+
     #[test]
     fn hostile_headers_are_named() {
         let (h0, total) = valid();
@@ -530,7 +565,7 @@ mod tests {
         assert!(
             edit(&|h| h[at(0, 32)..at(0, 35)].copy_from_slice(b"<f4")).contains("4-byte elements")
         );
-        assert!(edit(&|h| h[at(0, 33)] = b' ').contains("printable ASCII"));
+        assert!(edit(&|h| h[at(0, 33)] = b'\n').contains("control characters"));
         assert!(edit(&|h| h[at(0, 32)] = 0).contains("not 1 to 31 bytes"));
         assert!(edit(&|h| h[at(0, 32)..at(0, 64)].fill(b'x')).contains("no NUL"));
         assert!(edit(&|h| h[at(0, 0)] = 0xff).contains("not UTF-8"));

@@ -32,6 +32,11 @@
 //! `shm_array.create(name, {"a": array})` makes one that [`Segment::open`]
 //! opens, with the same typed checks, liveness lock and cleanup rules.
 //!
+//! # ndarray
+//! With the cargo feature `ndarray` (off by default), `ShmArray::view`
+//! and `ShmArray::view_mut` (read-write handles only) give
+//! `ndarray::ArrayViewD` / `ArrayViewMutD` with the stored shape.
+//!
 //! # Failures are errors, named
 //! Every [`Error`] names the segment. Memory is allocated with
 //! `posix_fallocate` when a segment is created, so a full /dev/shm is
@@ -90,10 +95,13 @@
 //! - **Peers.** Another process that opened the segment by name can write
 //!   anything, anytime: [`Segment::open`]/[`ShmArray::open`] are `unsafe`
 //!   (the caller promises the processes coordinate, as with `memmap2`'s
-//!   file maps). The header a peer wrote is untrusted: magic, version,
-//!   counts, dimensions, shape products (overflow), element sizes, offsets
-//!   (inside the segment, after the header, aligned) and overlap are all
-//!   checked, each failure a named [`Error::BadHeader`] or [`Error::TooSmall`].
+//!   file maps). The header a peer wrote (in Rust, Python or anything
+//!   else) is untrusted: magic, version, readiness, counts, names and type
+//!   strings (NUL-terminated UTF-8, a numpy type string's size), dimensions,
+//!   shape products (overflow), element sizes and alignments, offsets
+//!   (inside the segment, after the header, page-aligned) and overlap are
+//!   all checked, each failure a named [`Error::BadHeader`] or
+//!   [`Error::TooSmall`]; the parser is property-tested on random bytes.
 //! - **Truncation.** A named segment cannot be sealed: a process of the same
 //!   user that `ftruncate`s it makes touching the cut-off pages raise
 //!   SIGBUS, in the creator too. That is a crash, not silent corruption;
@@ -147,6 +155,8 @@ mod error;
 mod header;
 mod live;
 mod mapping;
+#[cfg(feature = "ndarray")]
+mod nd;
 mod pool;
 
 pub use access::{Access, CreateOptions, OpenOptions, ReadOnly, ReadWrite};

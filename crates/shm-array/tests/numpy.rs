@@ -32,23 +32,18 @@ fn peer_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/numpy/peer.py")
 }
 
-/// `None` when python3 with numpy runs, else what is missing.
+/// `None` when python3 with numpy runs, else what is missing. Bounded like
+/// every other wait on a peer: a python3 that hangs is "missing".
 fn missing_numpy() -> Option<String> {
-    match Command::new("python3")
-        .args(["-c", "import numpy"])
-        .stdin(Stdio::null())
-        .output()
-    {
-        Err(e) => Some(format!("python3 not found on PATH ({e})")),
-        Ok(o) if !o.status.success() => Some(format!(
-            "python3 cannot import numpy ({})",
-            String::from_utf8_lossy(&o.stderr)
-                .trim()
-                .lines()
-                .last()
-                .unwrap_or("")
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", "import numpy"]);
+    match run_to_end(cmd, "python3 -c 'import numpy'") {
+        Err(e) => Some(format!("python3 with numpy did not run: {}", e.message().unwrap_or("no message"))),
+        Ok((0, _)) => None,
+        Ok((code, seen)) => Some(format!(
+            "python3 cannot import numpy (exit {code}: {})",
+            seen.trim().lines().last().unwrap_or("")
         )),
-        Ok(_) => None,
     }
 }
 
@@ -71,10 +66,13 @@ struct Peer {
 
 impl Peer {
     fn spawn(args: &[&str]) -> Result<Peer, Failed> {
-        let what = format!("python3 peer.py {}", args.join(" "));
-        let mut child = python()
-            .arg(peer_script())
-            .args(args)
+        let mut cmd = python();
+        cmd.arg(peer_script()).args(args);
+        Self::start(cmd, format!("python3 peer.py {}", args.join(" ")))
+    }
+
+    fn start(mut cmd: Command, what: String) -> Result<Peer, Failed> {
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -101,6 +99,32 @@ impl Peer {
             lines: rx,
             seen: String::new(),
         })
+    }
+
+    /// Reads stdout until a line contains `word`.
+    fn until(&mut self, word: &str) -> Result<(), Failed> {
+        let deadline = Instant::now() + STEP;
+        while !self
+            .seen
+            .lines()
+            .any(|l| !l.starts_with("stderr: ") && l.contains(word))
+        {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "{}: no line with {word:?} ({e:?}); it said: {}",
+                        self.what, self.seen
+                    )
+                    .into());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The next JSON line on stdout (stderr lines are kept for messages).
@@ -175,6 +199,13 @@ impl Drop for Peer {
     }
 }
 
+/// Runs `cmd` to its end (bounded): exit code and everything it printed.
+fn run_to_end(cmd: Command, what: &str) -> Result<(i32, String), Failed> {
+    let mut p = Peer::start(cmd, what.to_string())?;
+    let code = p.finish()?;
+    Ok((code, p.seen.clone()))
+}
+
 /// Runs a peer role to its end; its JSON line and exit code.
 fn run_peer(args: &[&str]) -> Result<(Value, i32), Failed> {
     let mut p = Peer::spawn(args)?;
@@ -194,6 +225,29 @@ fn values(v: &Value, array: &str) -> Vec<f64> {
         .unwrap_or_default()
 }
 
+/// A type only Rust knows (its type name has spaces): numpy sees bytes.
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+struct Point {
+    x: f64,
+    y: f64,
+}
+impl shm_array::Element for Point {
+    const TYPE_NAME: &'static str = "tests::Point (x, y)";
+}
+
+/// The same layout claiming numpy's complex128.
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+struct Complex {
+    re: f64,
+    im: f64,
+}
+impl shm_array::Element for Complex {
+    const TYPE_NAME: &'static str = "tests::Complex";
+    const DTYPE: &'static str = "<c16";
+}
+
 /// The lesson's arrays: `a[i] = i / 2` (f64), `b[i] = i` (i32), `m` 3 × 4
 /// f32 0..12 in C order, plus a `u8` and a 4-D `i64`.
 /// Returns the segment and its `a` (kept to see Python's writes).
@@ -203,7 +257,9 @@ fn rust_segment(name: &str, n: usize) -> Result<(Segment, ShmArray<f64>), Error>
         .array::<i32>("b", n)?
         .array_nd::<f32>("m", &[3, 4])?
         .array::<u8>("u", 300)?
-        .array_nd::<i64>("t", &[2, 3, 4, 5])?;
+        .array_nd::<i64>("t", &[2, 3, 4, 5])?
+        .array::<Point>("p", 2)?
+        .array::<Complex>("z", 2)?;
     let mut seg = Segment::create(name, &layout)?;
     let mut a = seg.take::<f64>("a")?;
     let mut b = seg.take::<i32>("b")?;
@@ -223,8 +279,12 @@ fn rust_segment(name: &str, n: usize) -> Result<(Segment, ShmArray<f64>), Error>
     for (i, x) in t.iter_mut().enumerate() {
         *x = -(i as i64);
     }
+    let mut p = seg.take::<Point>("p")?;
+    p[1] = Point { x: 1.0, y: -2.0 };
+    let mut z = seg.take::<Complex>("z")?;
+    z[1] = Complex { re: 3.0, im: 4.0 };
     // The arrays keep the mapping; the creator unlinks when the last goes.
-    drop((b, m, u, t));
+    drop((b, m, u, t, p, z));
     Ok((seg, a))
 }
 
@@ -241,6 +301,8 @@ fn rust_writes_python_reads() -> Result<(), Failed> {
         ("m", "<f4", vec![3, 4]),
         ("u", "|u1", vec![300]),
         ("t", "<i8", vec![2, 3, 4, 5]),
+        ("p", "|V16", vec![2]),
+        ("z", "<c16", vec![2]),
     ];
     for (array, dtype, shape) in want {
         check(
@@ -290,6 +352,16 @@ fn rust_writes_python_reads() -> Result<(), Failed> {
             .enumerate()
             .all(|(i, &x)| x == -(i as f64)),
         "t in C order",
+    )?;
+    let point_1: Vec<u8> = [1.0f64.to_le_bytes(), (-2.0f64).to_le_bytes()].concat();
+    let hex: String = point_1.iter().map(|b| format!("{b:02x}")).collect();
+    check(
+        v["p"]["values"][1] == hex.as_str(),
+        format!("Point as raw bytes: {}", v["p"]["values"]),
+    )?;
+    check(
+        v["z"]["values"][1] == serde_json::json!([3.0, 4.0]),
+        format!("<c16 as numpy sees it: {}", v["z"]["values"]),
     )?;
     // Python writes through its view; Rust sees it in its own mapping.
     let (v, code) = run_peer(&["double", &name, "a"])?;
@@ -513,6 +585,88 @@ fn python_modes_and_rust_read_only_peers() -> Result<(), Failed> {
     Ok(())
 }
 
+/// `target/<profile>/examples/<name>` (built by `cargo test`).
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent()
+        .and_then(|d| d.parent())
+        .map(|d| d.join("examples").join(name))
+        .expect("target/<profile>/deps/")
+}
+
+/// The last stdout line as JSON (the programs' records).
+fn last_json(text: &str) -> Result<Value, Failed> {
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| !l.starts_with("stderr: ") && l.starts_with('{'))
+        .ok_or_else(|| format!("no JSON record in: {text}"))?;
+    Ok(serde_json::from_str(line)?)
+}
+
+fn lesson_programs_round_trip_with_python() -> Result<(), Failed> {
+    let g = ShmGuard::new("np-lesson");
+    let script = python_dir().join("shm_06_numpy.py");
+    // Rust holds; Python reads it and negates m; Rust sees that.
+    let name = g.name();
+    let mut cmd = Command::new(example("shm-06-numpy"));
+    cmd.args(["--name", &name, "--hold", "--json", "-q"]);
+    let mut rust = Peer::start(cmd, format!("shm-06-numpy --name {name} --hold"))?;
+    rust.until("ready")?;
+    let mut cmd = python();
+    cmd.arg(&script)
+        .args(["--read", &name, "--negate", "m", "--json"]);
+    let (code, text) = run_to_end(cmd, "shm_06_numpy.py --read --negate m")?;
+    check(code == 0, format!("python --read: {text}"))?;
+    let py = last_json(&text)?;
+    let a = &py["metrics"]["arrays"]["a"];
+    check(
+        a["dtype"] == "<f8" && a["first"] == serde_json::json!([0.0, 0.5, 1.0, 1.5, 2.0, 2.5]),
+        format!("numpy saw a = {a}"),
+    )?;
+    check(
+        py["metrics"]["arrays"]["m"]["shape"] == serde_json::json!([3, 4]),
+        format!("{py}"),
+    )?;
+    check(
+        rust.finish()? == 0,
+        format!("shm-06-numpy --hold: {}", rust.seen),
+    )?;
+    let rec = last_json(&rust.seen)?;
+    let want: Vec<f64> = (0..12).map(|i| -f64::from(i)).collect();
+    check(
+        rec["metrics"]["m_after"] == serde_json::json!(want),
+        format!(
+            "Rust saw after Python negated m: {}",
+            rec["metrics"]["m_after"]
+        ),
+    )?;
+    // Python holds; the Rust program reads it.
+    let name = g.name();
+    let mut cmd = python();
+    cmd.arg(&script)
+        .args(["--name", &name, "--len", "9", "--hold"]);
+    let mut py = Peer::start(cmd, format!("shm_06_numpy.py --name {name} --hold"))?;
+    py.until("ready")?;
+    let mut cmd = Command::new(example("shm-06-numpy"));
+    cmd.args(["--read", &name, "--json"]);
+    let (code, text) = run_to_end(cmd, "shm-06-numpy --read")?;
+    check(code == 0, format!("shm-06-numpy --read: {text}"))?;
+    let rec = last_json(&text)?;
+    let arrays = &rec["metrics"]["arrays"];
+    check(
+        arrays["a"]["shape"] == serde_json::json!([9])
+            && arrays["b"]["dtype"] == "<i4"
+            && arrays["b"]["first"] == serde_json::json!([0, 1, 2, 3, 4, 5])
+            && arrays["m"]["dtype"] == "<f4"
+            && arrays["m"]["shape"] == serde_json::json!([3, 4]),
+        format!("Rust read numpy's segment as {arrays}"),
+    )?;
+    check(py.finish()? == 0, format!("python --hold: {}", py.seen))?;
+    check(g.left().is_empty(), "both holders unlinked")?;
+    Ok(())
+}
+
 fn python_module_tests() -> Result<(), Failed> {
     let mut child = python()
         .args(["-m", "unittest", "-v", "test_shm_array"])
@@ -560,7 +714,7 @@ fn main() {
     if let (true, Some(why)) = (skip, &missing) {
         eprintln!("{why}: the numpy tests are reported ignored (python3 -m pip install numpy)");
     }
-    let tests: [(&str, Test); 6] = [
+    let tests: [(&str, Test); 7] = [
         ("rust_writes_python_reads", rust_writes_python_reads),
         ("python_writes_rust_reads", python_writes_rust_reads),
         (
@@ -574,6 +728,10 @@ fn main() {
         (
             "python_modes_and_rust_read_only_peers",
             python_modes_and_rust_read_only_peers,
+        ),
+        (
+            "lesson_programs_round_trip_with_python",
+            lesson_programs_round_trip_with_python,
         ),
         ("python_module_tests", python_module_tests),
     ];

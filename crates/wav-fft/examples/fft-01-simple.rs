@@ -4,7 +4,7 @@
 
 use clap::Parser;
 use common::Record;
-use support::cli::{self, BoxError, SpectrumArgs, s};
+use support::cli::{self, BoxError, SpectralArgs, SpectrumArgs, s};
 use support::plot::{PlotMode, PlotOptions};
 use wav_fft::{spectrum, wav};
 
@@ -19,6 +19,8 @@ mod support;
 struct Cli {
     #[command(flatten)]
     args: SpectrumArgs,
+    #[command(flatten)]
+    spectral: SpectralArgs,
 }
 
 fn try_main() -> Result<(), BoxError> {
@@ -33,6 +35,24 @@ fn try_main() -> Result<(), BoxError> {
     drop(bytes);
     let mix = log.elapsed() - load;
     log.stage(format!("mixed {} channels to mono", info.channels));
+    if let Some(opts) = cli.spectral.options() {
+        // A scaled periodogram (scipy's definitions), one realfft.
+        let psd = wav_fft::spectral::periodogram_serial(signal, info.sample_rate, &opts)
+            .map_err(cli::about(&path))?;
+        log.stage(format!(
+            "periodogram done ({} window, {})",
+            opts.window, opts.scaling
+        ));
+        if let Some(csv) = &cli.spectral.csv {
+            cli::write_csv(&log, csv, &psd, cli.spectral.view)?;
+        }
+        let mut rec = Record::new("fft-01-simple");
+        cli::record_info(&mut rec, &path, &info);
+        rec.set("window", opts.window.name());
+        rec.set("scaling", opts.scaling.name());
+        let plot = cli::scaled_plot("Periodogram: one FFT of the whole signal", &psd);
+        return cli::finish(&log, &cli.args, &psd.into_spectrum(), plot, rec);
+    }
     let (spec, times) = spectrum::realfft_spectrum(signal, info.sample_rate);
     log.stage(format!(
         "FFT done (plan {:.3} s, execute {:.3} s, magnitudes {:.3} s)",
@@ -47,6 +67,9 @@ fn try_main() -> Result<(), BoxError> {
     rec.set("plan_s", s(times.plan));
     rec.set("fft_s", s(times.execute));
     rec.set("magnitude_s", s(times.post));
+    if let Some(csv) = &cli.spectral.csv {
+        cli::write_magnitudes_csv(&log, csv, &spec)?;
+    }
     let mut plot = PlotOptions::new("Spectrum: one FFT of the whole signal (every bin drawn)");
     plot.mode = PlotMode::Decimate(1);
     cli::finish(&log, &cli.args, &spec, plot, rec)

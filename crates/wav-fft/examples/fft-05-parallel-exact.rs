@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use common::Record;
-use support::cli::{self, BoxError, SpectrumArgs, s};
+use support::cli::{self, BoxError, SpectralArgs, SpectrumArgs, s};
 use support::plot::PlotOptions;
 use wav_fft::parallel::{self, ExactPlan};
 use wav_fft::{spectrum, wav};
@@ -31,6 +31,11 @@ struct Cli {
     /// default: see the crate README for what it measured).
     #[arg(long)]
     huge_pages: bool,
+    #[command(flatten)]
+    spectral: SpectralArgs,
+    /// Analyse channel K alone (0-based) instead of the mono mix.
+    #[arg(long, value_name = "K")]
+    channel: Option<usize>,
 }
 
 fn try_main() -> Result<(), BoxError> {
@@ -38,8 +43,17 @@ fn try_main() -> Result<(), BoxError> {
     let log = cli.args.out.stage_log();
     let path = cli.args.input()?;
     log.stage(format!("loading {}", path.display()));
-    let signal = wav::load_mono_with(&path, &cli.args.read_options())?;
+    let signal = match cli.channel {
+        Some(k) => wav::load_channel_with(&path, k, &cli.args.read_options())?,
+        None => wav::load_mono_with(&path, &cli.args.read_options())?,
+    };
     cli::log_info(&log, &signal.info);
+    if let Some(k) = cli.channel {
+        log.stage(format!("channel {k} alone (not mixed)"));
+    }
+    if let Some(opts) = cli.spectral.options() {
+        return scaled(&cli, &log, &path, signal, opts);
+    }
     let (fs, n) = (signal.sample_rate, signal.samples.len());
     let mut rec = Record::new("fft-05-parallel-exact");
     cli::record_info(&mut rec, &path, &signal.info);
@@ -89,8 +103,53 @@ fn try_main() -> Result<(), BoxError> {
         );
         rec.set("max_rel_error", err);
     }
+    if let Some(csv) = &cli.spectral.csv {
+        cli::write_magnitudes_csv(&log, csv, &spec)?;
+    }
     let plot = PlotOptions::new("Exact parallel FFT (six-step): full band");
     cli::finish(&log, &cli.args, &spec, plot, rec)
+}
+
+/// `--window`/`--scaling`: the scaled periodogram through the exact FFT
+/// (with `--compare`, against the single-thread one).
+fn scaled(
+    cli: &Cli,
+    log: &common::StageLog,
+    path: &std::path::Path,
+    signal: wav::MonoSignal,
+    opts: wav_fft::spectral::SpectralOptions,
+) -> Result<(), BoxError> {
+    let fs = signal.sample_rate;
+    let mut rec = Record::new("fft-05-parallel-exact");
+    cli::record_info(&mut rec, path, &signal.info);
+    rec.set("window", opts.window.name());
+    rec.set("scaling", opts.scaling.name());
+    let reference = cli
+        .compare
+        .then(|| wav_fft::spectral::periodogram_serial(signal.samples.clone(), fs, &opts))
+        .transpose()
+        .map_err(cli::about(path))?;
+    let t = Instant::now();
+    let psd =
+        wav_fft::spectral::periodogram(signal.samples, fs, &opts).map_err(cli::about(path))?;
+    rec.set("exact_fft_s", s(t.elapsed()));
+    log.stage(format!(
+        "periodogram done ({} window, {}, exact parallel FFT)",
+        opts.window, opts.scaling
+    ));
+    if let Some(r) = reference {
+        let err = psd
+            .clone()
+            .into_spectrum()
+            .max_relative_error(&r.into_spectrum());
+        println!("max relative difference vs the single-thread periodogram: {err:.2e}");
+        rec.set("max_rel_error", err);
+    }
+    if let Some(csv) = &cli.spectral.csv {
+        cli::write_csv(log, csv, &psd, cli.spectral.view)?;
+    }
+    let plot = cli::scaled_plot("Periodogram, exact parallel FFT", &psd);
+    cli::finish(log, &cli.args, &psd.into_spectrum(), plot, rec)
 }
 
 fn main() {

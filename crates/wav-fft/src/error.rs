@@ -61,6 +61,41 @@ pub enum Error {
         /// Samples needed at least.
         needed: usize,
     },
+    /// A segment length of zero, or longer than the signal (Welch, spectrogram).
+    SegmentLength {
+        /// The segment length asked for (nperseg).
+        nperseg: usize,
+        /// Samples in the signal.
+        samples: usize,
+    },
+    /// Segments that overlap by their whole length or more (noverlap ≥ nperseg).
+    Overlap {
+        /// The overlap asked for.
+        noverlap: usize,
+        /// The segment length.
+        nperseg: usize,
+    },
+    /// A spectrogram grid with no cell, or a frequency range that is not
+    /// 0 < f_lo < f_hi.
+    Grid {
+        /// Time columns asked for.
+        columns: usize,
+        /// Frequency rows asked for.
+        rows: usize,
+        /// Lowest frequency, Hz.
+        f_lo: f64,
+        /// Highest frequency, Hz.
+        f_hi: f64,
+    },
+    /// A channel the file does not have.
+    Channel {
+        /// The file.
+        path: PathBuf,
+        /// The channel asked for (0-based).
+        channel: usize,
+        /// Channels in the file.
+        channels: u16,
+    },
     /// One or more parallel workers failed; every failure is listed.
     Workers(Vec<String>),
     /// The memory for a computation could not be obtained.
@@ -132,6 +167,38 @@ impl fmt::Display for Error {
             Error::TooShort { samples, needed } => write!(
                 f,
                 "the signal has {samples} samples; this needs at least {needed}"
+            ),
+            Error::SegmentLength { nperseg, samples } => {
+                if *nperseg == 0 {
+                    write!(f, "nperseg must be at least 1 (got 0)")
+                } else {
+                    write!(
+                        f,
+                        "nperseg {nperseg} is longer than the signal ({samples} samples): use at most {samples}"
+                    )
+                }
+            }
+            Error::Overlap { noverlap, nperseg } => {
+                write!(f, "noverlap {noverlap} must be less than nperseg {nperseg}")
+            }
+            Error::Grid {
+                columns,
+                rows,
+                f_lo,
+                f_hi,
+            } => write!(
+                f,
+                "a spectrogram grid of {columns} × {rows} cells from {f_lo} to {f_hi} Hz is empty (need columns, rows ≥ 1 and 0 < f_lo < f_hi)"
+            ),
+            Error::Channel {
+                path,
+                channel,
+                channels,
+            } => write!(
+                f,
+                "{}: no channel {channel}: the file has {channels} (0 to {})",
+                path.display(),
+                channels.saturating_sub(1)
             ),
             Error::Memory { bytes, source } => {
                 write!(f, "cannot get {bytes} bytes of memory: {source}")

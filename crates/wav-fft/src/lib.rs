@@ -12,6 +12,7 @@
 //! | [`wav`] | reading WAV files (RIFF, RIFX, RF64/BW64; PCM 1–64 bits, float 32/64) with one chunk walker, a memory map for the data, mixing to mono |
 //! | [`spectrum`] | the [`Spectrum`] type, the simple real-input FFT (realfft), peaks, band selection, plot envelopes |
 //! | [`parallel`] | the book's contiguous (wrong) and strided (Nyquist-cut) splits, and the exact parallel FFT: the DFT of exactly N samples for every N (six-step, or Bluestein's chirp-z where N has no usable split; costs in the README) |
+//! | [`spectral`] | scipy's spectral analysis: windows, scaled periodograms (density / spectrum, amplitude, dB), Welch (mean / median) and a spectrogram streaming over files larger than memory, CSV |
 //! | [`generate`] | deterministic test WAVs with tones at known frequencies |
 //! | `examples/fft-support/plot.rs` (programs only) | PNG spectra on a log-x axis with ticks at the A notes |
 //! | `examples/fft-support/cli.rs` (programs only) | what the lesson programs share |
@@ -33,6 +34,7 @@ pub mod buffer;
 pub mod error;
 pub mod generate;
 pub mod parallel;
+pub mod spectral;
 pub mod spectrum;
 pub mod wav;
 

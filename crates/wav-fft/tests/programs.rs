@@ -69,6 +69,7 @@ fn every_program_has_help() {
         &exe("fft-04-parallel-strided"),
         &exe("fft-05-parallel-exact"),
         &exe("fft-06-mix-while-reading"),
+        &exe("fft-07-welch"),
     ] {
         let out = run(bin, &["--help"]);
         assert!(out.status.success(), "{bin}");
@@ -151,6 +152,7 @@ fn a_bad_file_is_one_line_naming_it_and_no_panic() {
         &exe("fft-01-simple"),
         &exe("fft-05-parallel-exact"),
         &exe("fft-06-mix-while-reading"),
+        &exe("fft-07-welch"),
     ] {
         let out = run(bin, &[bad]);
         assert_eq!(out.status.code(), Some(1), "{bin}");
@@ -315,4 +317,167 @@ fn odd_and_awkward_lengths_agree_in_fft01_fft05_fft06() {
             }
         }
     }
+}
+
+/// Reads a CSV written by --csv: (header, rows).
+fn read_csv(path: &Path) -> (String, Vec<(f64, f64)>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().to_string();
+    let rows = lines
+        .map(|l| {
+            let (f, v) = l.split_once(',').unwrap_or_else(|| panic!("{l}"));
+            (f.parse().unwrap(), v.parse().unwrap())
+        })
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn welch_program_finds_the_tones_writes_csv_and_each_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = make_wav(dir.path());
+    let csv = dir.path().join("w.csv");
+    let png = dir.path().join("w.png");
+    let sg = dir.path().join("sg.png");
+    let out = run(
+        &exe("fft-07-welch"),
+        &[
+            &wav,
+            "--nperseg",
+            "4410",
+            "--noverlap",
+            "1000",
+            "--window",
+            "flattop",
+            "--scaling",
+            "spectrum",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--plot",
+            png.to_str().unwrap(),
+            "--spectrogram",
+            sg.to_str().unwrap(),
+            "--json",
+            "-q",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let r = record(&out);
+    assert_eq!(r.metric_u64("segments"), Some((44_100 - 1000) / 3410));
+    let peaks = r.metrics["peaks"].as_array().unwrap().clone();
+    // The flat top reads the mean power A²/2 of each tone (7040 Hz: A = 0.05).
+    let p7040 = peaks
+        .iter()
+        .find(|p| (p[0].as_f64().unwrap() - 7040.0).abs() < 11.0)
+        .expect("a peak at 7040 Hz");
+    let want = 0.05f64 * 0.05 / 2.0;
+    assert!(
+        (p7040[1].as_f64().unwrap() / want - 1.0).abs() < 0.01,
+        "{p7040:?}"
+    );
+    let (header, rows) = read_csv(&csv);
+    assert_eq!(header, "frequency_hz,spectrum_v2");
+    assert_eq!(rows.len(), 4410 / 2 + 1);
+    assert_eq!(rows[1].0, 10.0);
+    assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
+    assert_eq!(&std::fs::read(&sg).unwrap()[1..4], b"PNG");
+
+    // Every channel separately: 440 Hz is in the left one only.
+    let out = run(
+        &exe("fft-07-welch"),
+        &[
+            &wav,
+            "--nperseg",
+            "4410",
+            "--channels",
+            "each",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--json",
+            "-q",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let r = record(&out);
+    let per = r.metrics["channel_peaks"].as_array().unwrap();
+    assert_eq!(per.len(), 2);
+    let has = |ch: usize, f: f64| {
+        per[ch]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| (p[0].as_f64().unwrap() - f).abs() < 11.0)
+    };
+    assert!(has(0, 440.0) && !has(1, 440.0));
+    assert!(has(1, 1760.0) && !has(0, 1760.0));
+    assert!(dir.path().join("w.ch0.csv").is_file() && dir.path().join("w.ch1.csv").is_file());
+}
+
+#[test]
+fn welch_program_refuses_bad_parameters_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = make_wav(dir.path());
+    for (args, says) in [
+        (
+            vec!["--nperseg", "100000"],
+            "nperseg 100000 is longer than the signal (44100 samples)",
+        ),
+        (
+            vec!["--nperseg", "100", "--noverlap", "100"],
+            "noverlap 100 must be less than nperseg 100",
+        ),
+        (vec!["--channel", "2"], "no channel 2: the file has 2"),
+        (vec!["--window", "kaiser"], "unknown window"),
+        (vec!["--scaling", "loud"], "unknown scaling"),
+    ] {
+        let mut all = vec![wav.as_str()];
+        all.extend(&args);
+        let out = run(&exe("fft-07-welch"), &all);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn scaled_periodograms_of_fft01_and_fft05_agree_and_write_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = make_wav(dir.path());
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    for (bin, csv) in [("fft-01-simple", &a), ("fft-05-parallel-exact", &b)] {
+        let out = run(
+            &exe(bin),
+            &[
+                &wav,
+                "--window",
+                "hann",
+                "--scaling",
+                "density",
+                "--csv",
+                csv.to_str().unwrap(),
+                "--json",
+                "-q",
+            ],
+        );
+        assert!(out.status.success(), "{bin}: {out:?}");
+    }
+    let ((ha, ra), (hb, rb)) = (read_csv(&a), read_csv(&b));
+    assert_eq!(ha, "frequency_hz,density_v2_per_hz");
+    assert_eq!(ha, hb);
+    assert_eq!(ra.len(), 44_100 / 2 + 1);
+    assert_eq!(ra.len(), rb.len());
+    let top = ra.iter().map(|r| r.1).fold(0.0, f64::max);
+    for (x, y) in ra.iter().zip(&rb) {
+        assert_eq!(x.0, y.0);
+        assert!((x.1 - y.1).abs() <= 1e-5 * top, "{x:?} {y:?}");
+    }
+    // Without a scaling, --csv writes the magnitudes |X|.
+    let out = run(
+        &exe("fft-05-parallel-exact"),
+        &[&wav, "--csv", a.to_str().unwrap(), "-q"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(read_csv(&a).0, "frequency_hz,magnitude");
 }

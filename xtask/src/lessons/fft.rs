@@ -25,12 +25,19 @@ pub const LESSON: Lesson = Lesson {
         "fft-04-parallel-strided",
         "fft-05-parallel-exact",
         "fft-06-mix-while-reading",
+        "fft-07-welch",
     ],
     run,
 };
 
 /// The tones of the generated WAV (`wav_fft::generate::TONES`), Hz.
 const TONES_HZ: [f64; 7] = [55.0, 220.0, 440.0, 1760.0, 3521.37, 7040.0, 15001.7];
+/// Peak amplitude of the generated file's uniform noise per channel
+/// (`wav_fft::generate::NOISE`): the mono mix has variance NOISE²/3/2, so a
+/// one-sided density of 2σ²/fs.
+const NOISE: f64 = 0.02;
+/// Welch's segment length in the lesson.
+const WELCH_NPERSEG: &str = "65536";
 /// Strided parts, as in the book.
 const STRIDED_PARTS: usize = 8;
 /// Contiguous parts of the wrong version.
@@ -535,6 +542,72 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
          samples straight into its first matrix"
             .into(),
     );
+    // Welch (scipy's definitions), streaming over the mapped file, and a spectrogram.
+    let (p_welch, p_sg, p_csv) = (
+        png("fft-07-welch.png"),
+        png("fft-07-spectrogram.png"),
+        png("fft-07-welch.csv"),
+    );
+    let welch_run = ctx.run(
+        "fft-07-welch",
+        &[
+            &wav,
+            "--nperseg",
+            WELCH_NPERSEG,
+            "--window",
+            "hann",
+            "--scaling",
+            "density",
+            "--peaks",
+            peaks_n,
+            "--csv",
+            &p_csv,
+            "--plot",
+            &p_welch,
+            "--spectrogram",
+            &p_sg,
+        ],
+    )?;
+    rep.check(
+        welch_run.record.ok && welch_run.code == Some(0),
+        "fft-07-welch succeeded",
+        format!(
+            "exit code {}, {}",
+            welch_run
+                .code
+                .map_or("none (killed)".to_string(), |c| c.to_string()),
+            welch_run.stderr.lines().last().unwrap_or("")
+        ),
+    );
+    let welch = welch_run.record;
+    let welch_bin = welch.metric_f64("bin_hz").unwrap_or(f64::NAN);
+    let welch_found = peaks(&welch);
+    rep.check(
+        has_all(&welch_found, &TONES_HZ, 2.0 * welch_bin),
+        "Welch (nperseg 65536, hann, 50 % overlap) peaks at every generated tone",
+        format!(
+            "{} segments; peaks at {} Hz (bins of {welch_bin:.3} Hz)",
+            welch.metric_u64("segments").unwrap_or(0),
+            fmt_peaks(&welch_found)
+        ),
+    );
+    let fs_welch = welch.metric_f64("sample_rate").unwrap_or(f64::NAN);
+    let noise_density = 2.0 * (NOISE * NOISE / 3.0 / 2.0) / fs_welch;
+    let level = welch.metric_f64("median_level").unwrap_or(f64::NAN);
+    rep.check(
+        (level / noise_density - 1.0).abs() < 0.1,
+        "Welch's noise floor is the generated noise's density 2σ²/fs (within 10 %)",
+        format!(
+            "median density 20 Hz–20 kHz {level:.4e} V²/Hz; 2σ²/fs = {noise_density:.4e} V²/Hz (σ² = {NOISE}²/3/2 after mixing)"
+        ),
+    );
+    rep.notes.push(format!(
+        "fft-07 (Welch) ran in {:.2} s with peak memory {} on a {} input: the file is mapped and read segment by segment",
+        welch.wall_s,
+        rss(&welch),
+        common::mem::human_bytes(4 * frames),
+    ));
+
     let mut images = vec![];
     if !ctx.full {
         images.push((p_simple, "fft-01: every bin drawn (the book's simple plot)"));
@@ -561,6 +634,11 @@ fn run(ctx: &Ctx) -> Result<LessonReport> {
             p_fused,
             "fft-06: memory-mapped, mixed while reading, exact FFT",
         ),
+        (
+            p_welch,
+            "fft-07: Welch PSD (dB re 1 V²/Hz), nperseg 65536, hann, 50 % overlap",
+        ),
+        (p_sg, "fft-07: spectrogram (time × log frequency, dB)"),
     ]);
     for (p, caption) in images {
         rep.images.push((p.into(), caption.into()));

@@ -12,9 +12,18 @@ import numpy as np
 import shm_array
 
 
+def values(v):
+    flat = v.ravel()
+    if v.dtype.kind == "V":  # a type only Rust knows: its bytes
+        return [x.tobytes().hex() for x in flat]
+    if v.dtype.kind == "c":
+        return [[x.real, x.imag] for x in flat.tolist()]
+    return flat.tolist()
+
+
 def describe(arrays):
     return {
-        k: {"dtype": v.dtype.str, "shape": list(v.shape), "values": v.ravel().tolist()}
+        k: {"dtype": v.dtype.str, "shape": list(v.shape), "values": values(v)}
         for k, v in arrays.items()
     }
 
@@ -49,8 +58,11 @@ def main():
             print(json.dumps({"error": type(e).__name__, "message": str(e)}), flush=True)
             sys.exit(3)
         print(json.dumps({"ok": True}), flush=True)
-    elif role in ("create", "hold-open"):
-        if role == "create":
+    elif role in ("create", "single", "hold-open"):
+        if role == "single":
+            # One unnamed array: what ShmArray::open (not Segment) opens.
+            seg = shm_array.create(name, {"": np.arange(5.0)})
+        elif role == "create":
             mode = int(sys.argv[3], 8) if len(sys.argv) > 3 else 0o600
             seg = shm_array.create(name, made_by_python(), mode=mode)
         else:
@@ -59,7 +71,8 @@ def main():
         # Each line asks for the current values (to see the other side's
         # writes, zero-copy); end of input ends the hold.
         for line in sys.stdin:
-            print(json.dumps(describe({line.strip(): seg[line.strip()]})), flush=True)
+            key = line.rstrip("\n")
+            print(json.dumps(describe({key: seg[key]})), flush=True)
         seg.close()
         print(json.dumps({"closed": name}), flush=True)
     else:

@@ -142,3 +142,109 @@ pub fn about(path: &Path) -> impl Fn(wav_fft::Error) -> BoxError + '_ {
 pub fn s(d: std::time::Duration) -> f64 {
     d.as_secs_f64()
 }
+
+/// `--window`, `--scaling`, `--detrend`, `--view` and `--csv`: a scaled
+/// spectrum (scipy's definitions) instead of plain magnitudes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SpectralArgs {
+    /// Window the signal (boxcar/rectangular, hann, hamming, blackman,
+    /// blackmanharris, flattop; scipy's periodic form) and print a scaled
+    /// spectrum instead of magnitudes |X|.
+    #[arg(long, value_name = "W")]
+    pub window: Option<wav_fft::spectral::Window>,
+    /// Scale the spectrum as scipy's `density` (V²/Hz) or `spectrum` (V²);
+    /// implies a scaled spectrum (window default: hann).
+    #[arg(long, value_name = "density|spectrum")]
+    pub scaling: Option<wav_fft::spectral::Scaling>,
+    /// Remove each segment's mean first (constant, scipy's default) or not (none).
+    #[arg(long, value_name = "none|constant", default_value = "constant")]
+    pub detrend: wav_fft::spectral::Detrend,
+    /// What --csv writes: the power in the scaling, the peak amplitude (V),
+    /// or the power in dB.
+    #[arg(long, value_name = "power|amplitude|db", default_value = "power")]
+    pub view: wav_fft::spectral::View,
+    /// Write every bin (full resolution) as CSV: a header line, then
+    /// `frequency_hz,value` per bin.
+    #[arg(long, value_name = "OUT")]
+    pub csv: Option<PathBuf>,
+}
+
+impl SpectralArgs {
+    /// The spectral options when a scaled spectrum was asked for
+    /// (`--window` or `--scaling`).
+    pub fn options(&self) -> Option<wav_fft::spectral::SpectralOptions> {
+        (self.window.is_some() || self.scaling.is_some()).then(|| self.options_or_default())
+    }
+
+    /// The spectral options, defaults filled in.
+    pub fn options_or_default(&self) -> wav_fft::spectral::SpectralOptions {
+        wav_fft::spectral::SpectralOptions::default()
+            .window(self.window.unwrap_or_default())
+            .scaling(self.scaling.unwrap_or_default())
+            .detrend(self.detrend)
+    }
+}
+
+/// Writes a scaled spectrum as CSV (`--csv`) and logs it.
+///
+/// # Errors
+/// When the file cannot be written (named).
+pub fn write_csv(
+    log: &StageLog,
+    path: &Path,
+    spec: &wav_fft::spectral::PowerSpectrum,
+    view: wav_fft::spectral::View,
+) -> Result<(), BoxError> {
+    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    spec.write_csv(file, view)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    log.stage(format!(
+        "CSV written: {} ({} bins)",
+        path.display(),
+        spec.values.len()
+    ));
+    Ok(())
+}
+
+/// Writes plain magnitudes |X| as CSV (`--csv` without a scaling).
+///
+/// # Errors
+/// When the file cannot be written (named).
+pub fn write_magnitudes_csv(log: &StageLog, path: &Path, spec: &Spectrum) -> Result<(), BoxError> {
+    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    wav_fft::spectral::write_csv(file, spec.bin_hz, &spec.mags, "frequency_hz,magnitude")
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    log.stage(format!(
+        "CSV written: {} ({} bins)",
+        path.display(),
+        spec.mags.len()
+    ));
+    Ok(())
+}
+
+/// The plot of a scaled spectrum: dB of the power (or the amplitude,
+/// linear, for `--view amplitude`), min–max envelope, log frequency.
+pub fn scaled_plot(title: &str, spec: &wav_fft::spectral::PowerSpectrum) -> PlotOptions {
+    let mut p = PlotOptions::new(format!(
+        "{title} ({} window, {})",
+        spec.options.window, spec.options.scaling
+    ));
+    p.db = true;
+    p.y_desc = match spec.options.scaling {
+        wav_fft::spectral::Scaling::Density => "PSD (dB re 1 V²/Hz)".into(),
+        _ => "power (dB re 1 V²)".into(),
+    };
+    p
+}
+
+/// The median of the values with `lo < f < hi`: the noise floor of a
+/// spectrum whose tones occupy few bins.
+pub fn median_level(spec: &Spectrum, lo: f64, hi: f64) -> f64 {
+    let mut v: Vec<f32> = spec.mags[spec.band(lo, hi)].to_vec();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mid = v.len() / 2;
+    let (_, m, _) = v.select_nth_unstable_by(mid, f32::total_cmp);
+    f64::from(*m)
+}

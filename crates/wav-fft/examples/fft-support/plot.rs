@@ -36,6 +36,10 @@ pub struct PlotOptions {
     pub marker: Option<(f64, String)>,
     /// Picture size in pixels.
     pub size: (u32, u32),
+    /// Draw 10·log10 of the values (power spectra) instead of the values.
+    pub db: bool,
+    /// The y axis' label.
+    pub y_desc: String,
 }
 
 impl PlotOptions {
@@ -46,6 +50,8 @@ impl PlotOptions {
             mode: PlotMode::Envelope,
             marker: None,
             size: (1600, 600),
+            db: false,
+            y_desc: "|X(f)|".into(),
         }
     }
 }
@@ -142,13 +148,39 @@ fn draw<DB: DrawingBackend>(
         Data::Envelope(_, top) => *top,
     }
     .max(f32::MIN_POSITIVE);
-    let y_hi = f64::from(top) * 1.05;
+    // In dB: from the smallest positive value (at most 150 dB below the top).
+    let (y_lo, y_hi, y) = if opts.db {
+        let hi = 10.0 * f64::from(top).log10();
+        let low = match data {
+            Data::Spectrum(spec) => spec.mags[spec.audible()]
+                .iter()
+                .copied()
+                .filter(|&v| v > 0.0)
+                .fold(f32::INFINITY, f32::min),
+            Data::Envelope(cols, _) => cols
+                .iter()
+                .flatten()
+                .map(|c| c.0)
+                .filter(|&v| v > 0.0)
+                .fold(f32::INFINITY, f32::min),
+        };
+        let lo = (10.0 * f64::from(low).log10())
+            .max(hi - 150.0)
+            .min(hi - 10.0)
+            - 3.0;
+        let y: Box<dyn Fn(f32) -> f64> =
+            Box::new(move |v: f32| (10.0 * f64::from(v).log10()).max(lo));
+        (lo, hi + 3.0, y)
+    } else {
+        let y: Box<dyn Fn(f32) -> f64> = Box::new(f64::from);
+        (0.0, f64::from(top) * 1.05, y)
+    };
     let mut chart = ChartBuilder::on(root)
         .caption(&opts.title, ("sans-serif", 24))
         .margin(20)
         .x_label_area_size(60)
         .y_label_area_size(90)
-        .build_cartesian_2d((x_lo..x_hi).log_scale(), 0.0..y_hi)
+        .build_cartesian_2d((x_lo..x_hi).log_scale(), y_lo..y_hi)
         .map_err(|x| e(&x))?;
     chart
         .configure_mesh()
@@ -157,9 +189,15 @@ fn draw<DB: DrawingBackend>(
         .x_label_formatter(&|_| String::new())
         .set_tick_mark_size(LabelAreaPosition::Bottom, 0)
         .y_labels(6)
-        .y_label_formatter(&|v| format!("{v:.2e}"))
+        .y_label_formatter(&|v| {
+            if opts.db {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.2e}")
+            }
+        })
         .x_desc("Frequency (Hz)")
-        .y_desc("|X(f)|")
+        .y_desc(opts.y_desc.as_str())
         .axis_desc_style(("sans-serif", 18))
         .label_style(("sans-serif", 15))
         .draw()
@@ -168,7 +206,7 @@ fn draw<DB: DrawingBackend>(
     let grid = RGBColor(215, 215, 215);
     for &t in &A_TICKS {
         chart
-            .draw_series(LineSeries::new([(t, 0.0), (t, y_hi)], grid))
+            .draw_series(LineSeries::new([(t, y_lo), (t, y_hi)], grid))
             .map_err(|x| e(&x))?;
     }
     let blue = RGBColor(31, 90, 180);
@@ -185,7 +223,7 @@ fn draw<DB: DrawingBackend>(
                 .filter_map(|(c, v)| {
                     let (mn, mx) = (*v)?;
                     let f = x_lo * (span * (c as f64 + 0.5) / width as f64).exp();
-                    (f > FREQ_MIN && f < FREQ_MAX).then_some((f, f64::from(mn), f64::from(mx)))
+                    (f > FREQ_MIN && f < FREQ_MAX).then_some((f, y(mn), y(mx)))
                 })
                 .collect();
             chart
@@ -199,7 +237,7 @@ fn draw<DB: DrawingBackend>(
         (PlotMode::Decimate(step), Data::Spectrum(spec)) => spec
             .decimated(spec.audible(), step)
             .into_iter()
-            .map(|(f, m)| (f, f64::from(m)))
+            .map(|(f, m)| (f, y(m)))
             .collect(),
     };
     chart
@@ -209,11 +247,11 @@ fn draw<DB: DrawingBackend>(
         let red = RGBColor(200, 30, 30);
         chart
             .draw_series(LineSeries::new(
-                [(*f, 0.0), (*f, y_hi)],
+                [(*f, y_lo), (*f, y_hi)],
                 red.stroke_width(2),
             ))
             .map_err(|x| e(&x))?;
-        let (px, py) = local(chart.backend_coord(&(*f, y_hi * 0.95)));
+        let (px, py) = local(chart.backend_coord(&(*f, y_hi - 0.05 * (y_hi - y_lo))));
         root.draw(&Text::new(
             label.clone(),
             (px + 6, py),
@@ -226,11 +264,102 @@ fn draw<DB: DrawingBackend>(
         .color(&BLACK)
         .pos(Pos::new(HPos::Center, VPos::Top));
     for &t in &A_TICKS {
-        let (px, py) = local(chart.backend_coord(&(t, 0.0)));
+        let (px, py) = local(chart.backend_coord(&(t, y_lo)));
         root.draw(&PathElement::new([(px, py), (px, py + 5)], BLACK))
             .map_err(|x| e(&x))?;
         root.draw(&Text::new(format!("{t}"), (px, py + 8), style.clone()))
             .map_err(|x| e(&x))?;
     }
+    Ok(())
+}
+
+/// Draws a spectrogram (time → x, log frequency → y, dB → colour) to a PNG
+/// file at `path`: every cell of the grid [`wav_fft::spectral::spectrogram`]
+/// reduced it to.
+///
+/// # Errors
+/// [`Error::Plot`] naming the file.
+pub fn plot_spectrogram(
+    path: &Path,
+    sg: &wav_fft::spectral::Spectrogram,
+    title: &str,
+    unit: &str,
+) -> Result<(), Error> {
+    let fail = |problem: String| Error::Plot {
+        path: path.into(),
+        problem,
+    };
+    let e = |x: &dyn std::fmt::Display| fail(x.to_string());
+    common::plot::register_font();
+    let root = BitMapBackend::new(path, (1600, 700)).into_drawing_area();
+    root.fill(&WHITE).map_err(|x| e(&x))?;
+    let db: Vec<f64> = sg
+        .values
+        .iter()
+        .map(|&v| 10.0 * f64::from(v).log10())
+        .collect();
+    let hi = db
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let hi = if hi.is_finite() { hi } else { 0.0 };
+    // Colour range: from the 2nd percentile (the noise floor's bottom) to
+    // the top, at most 100 dB.
+    let mut finite: Vec<f64> = db.iter().copied().filter(|v| v.is_finite()).collect();
+    finite.sort_by(f64::total_cmp);
+    let p2 = finite.get(finite.len() / 50).copied().unwrap_or(hi - 100.0);
+    let lo = p2.max(hi - 100.0).min(hi - 10.0);
+    let (t0, t1) = (
+        sg.times_s.first().map_or(0.0, |t| t.0),
+        sg.times_s.last().map_or(1.0, |t| t.1),
+    );
+    let (f_lo, f_hi) = (sg.row_edges_hz[0], sg.row_edges_hz[sg.rows]);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("{title} (colour: dB re 1 {unit}, top 100 dB)"),
+            ("sans-serif", 24),
+        )
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(t0..t1.max(t0 + 1e-9), (f_lo..f_hi).log_scale())
+        .map_err(|x| e(&x))?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("Time (s)")
+        .y_desc("Frequency (Hz)")
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .axis_desc_style(("sans-serif", 18))
+        .label_style(("sans-serif", 15))
+        .draw()
+        .map_err(|x| e(&x))?;
+    let colour = |v: f64| {
+        let x = ((v - lo) / (hi - lo)).clamp(0.0, 1.0);
+        // Dark blue → teal → yellow.
+        let r = (255.0 * (1.6 * x - 0.6).clamp(0.0, 1.0)) as u8;
+        let g = (255.0 * (1.2 * x).clamp(0.0, 1.0).powf(0.8)) as u8;
+        let b = (255.0 * (0.35 + 0.9 * x - 1.2 * x * x).clamp(0.0, 1.0)) as u8;
+        RGBColor(r, g, b)
+    };
+    chart
+        .draw_series((0..sg.columns).flat_map(|c| {
+            let (a, b) = sg.times_s[c];
+            let b = if c + 1 < sg.columns {
+                sg.times_s[c + 1].0
+            } else {
+                b
+            };
+            let db = &db;
+            (0..sg.rows).map(move |r| {
+                Rectangle::new(
+                    [(a, sg.row_edges_hz[r]), (b, sg.row_edges_hz[r + 1])],
+                    colour(db[c * sg.rows + r]).filled(),
+                )
+            })
+        }))
+        .map_err(|x| e(&x))?;
+    root.present().map_err(|x| e(&x))?;
     Ok(())
 }

@@ -15,6 +15,8 @@ pub(crate) struct Frames<'a> {
     kind: SampleKind,
     endian: Endian,
     channels: usize,
+    /// One channel instead of the mix of all.
+    pick: Option<usize>,
 }
 
 /// Frames per parallel task.
@@ -27,7 +29,16 @@ impl<'a> Frames<'a> {
             kind: info.kind,
             endian: info.endian,
             channels: usize::from(info.channels).max(1),
+            pick: None,
         }
+    }
+
+    /// The same frames, yielding channel `k` alone (`k` < channels,
+    /// checked by the caller).
+    pub(crate) fn channel(mut self, k: usize) -> Frames<'a> {
+        debug_assert!(k < self.channels);
+        self.pick = Some(k);
+        self
     }
 
     fn block(&self) -> usize {
@@ -62,6 +73,9 @@ impl<'a> Frames<'a> {
 
     fn mix(&self, src: &[u8], out: &mut [f32]) {
         let c = self.channels;
+        if let Some(k) = self.pick {
+            return self.pick_into(src, out, k);
+        }
         match (self.kind, self.endian, c) {
             // The common cases, written out so the compiler vectorises them.
             (SampleKind::I16, Endian::Little, 2) => {
@@ -99,6 +113,49 @@ impl<'a> Frames<'a> {
                 let b = kind.bytes();
                 mix_with(src, out, b, c, |s| int_be(s, b))
             }
+        }
+    }
+}
+
+impl Frames<'_> {
+    /// Channel `k` of each frame.
+    fn pick_into(&self, src: &[u8], out: &mut [f32], k: usize) {
+        let c = self.channels;
+        let b = self.kind.bytes();
+        let at = |f: &[u8]| -> [u8; 8] {
+            let mut v = [0u8; 8];
+            v[..b].copy_from_slice(&f[k * b..(k + 1) * b]);
+            v
+        };
+        let frames = src.chunks_exact(b * c);
+        match (self.kind, self.endian) {
+            (SampleKind::U8, _) => out
+                .iter_mut()
+                .zip(frames)
+                .for_each(|(o, f)| *o = (f32::from(f[k]) - 128.0) * (1.0 / 128.0)),
+            (SampleKind::F32, e) => out.iter_mut().zip(frames).for_each(|(o, f)| {
+                let v = at(f);
+                let x = [v[0], v[1], v[2], v[3]];
+                *o = match e {
+                    Endian::Little => f32::from_le_bytes(x),
+                    Endian::Big => f32::from_be_bytes(x),
+                }
+            }),
+            (SampleKind::F64, e) => out.iter_mut().zip(frames).for_each(|(o, f)| {
+                let v = at(f);
+                *o = match e {
+                    Endian::Little => f64::from_le_bytes(v),
+                    Endian::Big => f64::from_be_bytes(v),
+                } as f32
+            }),
+            (_, Endian::Little) => out
+                .iter_mut()
+                .zip(frames)
+                .for_each(|(o, f)| *o = int_le(&f[k * b..], b)),
+            (_, Endian::Big) => out
+                .iter_mut()
+                .zip(frames)
+                .for_each(|(o, f)| *o = int_be(&f[k * b..], b)),
         }
     }
 }
@@ -142,6 +199,58 @@ mod tests {
             kind,
             endian,
             channels,
+            pick: None,
+        }
+    }
+
+    #[test]
+    fn picks_one_channel_of_every_kind() {
+        // Three channels; channel k of frame i holds (i + 1) * (k + 1) / 8.
+        for kind in [
+            SampleKind::U8,
+            SampleKind::I16,
+            SampleKind::I24,
+            SampleKind::I32,
+            SampleKind::I64,
+            SampleKind::F32,
+            SampleKind::F64,
+        ] {
+            for endian in [Endian::Little, Endian::Big] {
+                let b = kind.bytes();
+                let mut bytes = Vec::new();
+                for i in 0..4 {
+                    for k in 0..3 {
+                        let x = ((i + 1) * (k + 1)) as f64 / 16.0;
+                        let mut v = match kind {
+                            SampleKind::U8 => vec![(128.0 + x * 128.0) as u8],
+                            SampleKind::F32 => (x as f32).to_be_bytes().to_vec(),
+                            SampleKind::F64 => x.to_be_bytes().to_vec(),
+                            _ => {
+                                let q = (x * 2f64.powi(8 * b as i32 - 1)) as i64;
+                                q.to_be_bytes()[8 - b..].to_vec()
+                            }
+                        };
+                        if endian == Endian::Little {
+                            v.reverse();
+                        }
+                        bytes.extend(v);
+                    }
+                }
+                for k in 0..3 {
+                    let mut f = frames(&bytes, kind, endian, 3);
+                    f.pick = Some(k);
+                    let mut out = [9.0f32; 5];
+                    f.fill(0, &mut out);
+                    for (i, &o) in out.iter().enumerate() {
+                        let want = if i < 4 {
+                            ((i + 1) * (k + 1)) as f32 / 16.0
+                        } else {
+                            0.0
+                        };
+                        assert_eq!(o, want, "{kind:?} {endian:?} channel {k} frame {i}");
+                    }
+                }
+            }
         }
     }
 

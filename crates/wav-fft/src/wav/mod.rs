@@ -321,11 +321,72 @@ const READ_BLOCK: usize = 8 << 20;
 /// # Errors
 /// As [`load_mono`].
 pub fn load_mono_with(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<MonoSignal, Error> {
-    let path = path.as_ref();
+    load_with(path.as_ref(), opts, None)
+}
+
+/// Reads channel `channel` (0-based: 0 is the left of a stereo file) of a
+/// WAV file alone, as [`load_mono`] reads the mix: `samples` holds that
+/// channel's samples, nothing mixed.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("t.wav");
+/// wav_fft::generate::write_test_wav(&path, 0.01, 8_000, &mut |_, _| {}).unwrap();
+/// let mono = wav_fft::wav::load_mono(&path).unwrap();
+/// let l = wav_fft::wav::load_channel(&path, 0).unwrap();
+/// let r = wav_fft::wav::load_channel(&path, 1).unwrap();
+/// for i in 0..80 {
+///     assert!((mono.samples[i] - (l.samples[i] + r.samples[i]) / 2.0).abs() < 1e-6);
+/// }
+/// let e = wav_fft::wav::load_channel(&path, 2).unwrap_err();
+/// assert!(e.to_string().ends_with("no channel 2: the file has 2 (0 to 1)"), "{e}");
+/// ```
+///
+/// # Errors
+/// As [`load_mono`]; [`Error::Channel`] when the file has no such channel.
+pub fn load_channel(path: impl AsRef<Path>, channel: usize) -> Result<MonoSignal, Error> {
+    load_channel_with(path, channel, &ReadOptions::default())
+}
+
+/// [`load_channel`] with options.
+///
+/// # Errors
+/// As [`load_channel`].
+pub fn load_channel_with(
+    path: impl AsRef<Path>,
+    channel: usize,
+    opts: &ReadOptions,
+) -> Result<MonoSignal, Error> {
+    load_with(path.as_ref(), opts, Some(channel))
+}
+
+fn check_channel(info: &WavInfo, channel: usize) -> Result<(), Error> {
+    if channel >= usize::from(info.channels) {
+        return Err(Error::Channel {
+            path: info.path.clone(),
+            channel,
+            channels: info.channels,
+        });
+    }
+    Ok(())
+}
+
+fn frames_of<'a>(bytes: &'a [u8], info: &WavInfo, pick: Option<usize>) -> Frames<'a> {
+    let f = Frames::new(bytes, info);
+    match pick {
+        Some(k) => f.channel(k),
+        None => f,
+    }
+}
+
+fn load_with(path: &Path, opts: &ReadOptions, pick: Option<usize>) -> Result<MonoSignal, Error> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let mut at = FileAt { file, len };
     let info = header::parse(&mut at, path, opts)?;
+    if let Some(k) = pick {
+        check_channel(&info, k)?;
+    }
     let frames = usize::try_from(info.frames)
         .map_err(|_| Error::format(path, "more frames than the address space"))?;
     let block = info.block_align().max(1);
@@ -339,7 +400,7 @@ pub fn load_mono_with(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<Mono
     for out in samples.chunks_mut(per_read) {
         let bytes = &mut buf[..out.len() * block];
         file.read_exact(bytes).map_err(|e| Error::io(path, e))?;
-        Frames::new(bytes, &info).fill(0, out);
+        frames_of(bytes, &info, pick).fill(0, out);
     }
     Ok(MonoSignal {
         sample_rate: info.sample_rate,
@@ -471,6 +532,50 @@ impl MappedWav {
     }
 }
 
+impl MappedWav {
+    /// Channel `channel` (0-based) of the mapped file alone, as a
+    /// [`MonoSource`] (decoded on the fly like the mix).
+    ///
+    /// # Errors
+    /// [`Error::Channel`] when the file has no such channel.
+    pub fn channel(&self, channel: usize) -> Result<ChannelSource<'_>, Error> {
+        check_channel(&self.info, channel)?;
+        Ok(ChannelSource {
+            info: &self.info,
+            data: &self.map,
+            channel,
+        })
+    }
+}
+
+/// One channel of a mapped or in-memory WAV file ([`MappedWav::channel`],
+/// [`WavSlice::channel`]): its samples alone, not mixed.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelSource<'a> {
+    info: &'a WavInfo,
+    data: &'a [u8],
+    channel: usize,
+}
+
+impl ChannelSource<'_> {
+    /// The channel (0-based).
+    pub fn channel(&self) -> usize {
+        self.channel
+    }
+}
+
+impl MonoSource for ChannelSource<'_> {
+    fn len(&self) -> usize {
+        self.info.frames as usize
+    }
+
+    fn fill(&self, start: usize, out: &mut [f32]) {
+        Frames::new(self.data, self.info)
+            .channel(self.channel)
+            .fill(start, out);
+    }
+}
+
 impl MonoSource for MappedWav {
     fn len(&self) -> usize {
         self.info.frames as usize
@@ -513,6 +618,21 @@ impl<'a> WavSlice<'a> {
         let start = info.data_offset as usize;
         let data = &bytes[start..start + info.data_len as usize];
         Ok(WavSlice { info, data })
+    }
+}
+
+impl WavSlice<'_> {
+    /// Channel `channel` (0-based) alone, as a [`MonoSource`].
+    ///
+    /// # Errors
+    /// [`Error::Channel`] when there is no such channel.
+    pub fn channel(&self, channel: usize) -> Result<ChannelSource<'_>, Error> {
+        check_channel(&self.info, channel)?;
+        Ok(ChannelSource {
+            info: &self.info,
+            data: self.data,
+            channel,
+        })
     }
 }
 
