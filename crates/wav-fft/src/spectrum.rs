@@ -160,11 +160,12 @@ impl Spectrum {
         // chunks' lists are merged the same way. One pass, no sorting of
         // millions of candidates; most bins fail the first comparison.
         let end = r.end.max(first);
+        let chunk = peak_chunk(n, sep);
         let lists: Vec<Vec<(usize, f32)>> = (first..end)
-            .step_by(PEAK_CHUNK)
+            .step_by(chunk)
             .collect::<Vec<_>>()
             .into_par_iter()
-            .map(|start| chunk_peaks(m, 0, m.len(), start..(start + PEAK_CHUNK).min(end), n, sep))
+            .map(|start| chunk_peaks(m, 0, m.len(), start..(start + chunk).min(end), n, sep))
             .collect();
         let best = merge_peaks(lists.into_iter().flatten(), n, sep);
         best.into_iter()
@@ -250,8 +251,12 @@ pub(crate) fn peak_separation(bin_hz: f64) -> usize {
     ((2.0 / bin_hz).ceil() as usize).max(8)
 }
 
-/// Bins per chunk of [`Spectrum::peaks`].
-pub(crate) const PEAK_CHUNK: usize = 1 << 16;
+/// Bins per chunk of [`Spectrum::peaks`]: long enough to hold many
+/// separated peaks, so that each chunk finds its n best early and skips the
+/// rest against their floor.
+pub(crate) fn peak_chunk(n: usize, sep: usize) -> usize {
+    (8 * n.max(1) * sep).max(1 << 16)
+}
 
 /// One chunk of [`Spectrum::peaks`]: the `n` best separated local maxima
 /// of bins `range`, scanned in order. `m[i]` is bin `offset + i` and holds
@@ -264,14 +269,26 @@ pub(crate) fn chunk_peaks(
     n: usize,
     sep: usize,
 ) -> Vec<(usize, f32)> {
+    let at = |k: usize| m[k - offset];
     let mut best = Vec::with_capacity(n + 1);
     let mut floor = 0.0f32;
-    for k in range {
-        let v = m[k - offset];
-        if v > floor && v >= m[k - 1 - offset] && (k + 1 >= len || v > m[k + 1 - offset]) {
-            offer(&mut best, n, sep, k, v);
-            if best.len() == n {
-                floor = best.iter().map(|b| b.1).fold(f32::INFINITY, f32::min);
+    for s0 in range.clone().step_by(256) {
+        let s1 = (s0 + 256).min(range.end);
+        // Skip a run of bins none of which beats the floor (a branch-free
+        // maximum: most runs, once n peaks are known).
+        let top = m[s0 - offset..s1 - offset]
+            .iter()
+            .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+        if top <= floor {
+            continue;
+        }
+        for k in s0..s1 {
+            let v = at(k);
+            if v > floor && v >= at(k - 1) && (k + 1 >= len || v > at(k + 1)) {
+                offer(&mut best, n, sep, k, v);
+                if best.len() == n {
+                    floor = best.iter().map(|b| b.1).fold(f32::INFINITY, f32::min);
+                }
             }
         }
     }

@@ -54,7 +54,7 @@
 //! ([`LocalSpectrum`]); rank 0 gathers only what the program prints or
 //! draws. [`LocalSpectrum::peaks`] finds exactly what
 //! [`Spectrum::peaks`](crate::Spectrum::peaks) finds: that scan visits the
-//! band in chunks of 2^16 consecutive bins and which side lobe survives
+//! band in chunks of consecutive bins (≥ 2^16) and which side lobe survives
 //! depends on that order, so one more all-to-all (f32, the band only) puts
 //! whole chunks in natural order on each rank, each rank lists its chunks'
 //! K best, and rank 0 merges the lists in chunk order.
@@ -85,7 +85,7 @@ use super::exact::{
 };
 use crate::Error;
 use crate::buffer::Buffer;
-use crate::spectrum::{PEAK_CHUNK, Peak, band_of, chunk_peaks, merge_peaks, peak_separation};
+use crate::spectrum::{Peak, band_of, chunk_peaks, merge_peaks, peak_chunk, peak_separation};
 use crate::wav::MonoSource;
 
 type C32 = Complex<f32>;
@@ -442,7 +442,7 @@ impl LocalSpectrum {
     /// Collective: the `n` strongest local maxima with `lo < f < hi` of
     /// the whole spectrum, exactly as [`Spectrum::peaks`](crate::Spectrum::peaks)
     /// finds them (the same chunks, the same order): one all-to-all of the
-    /// band's magnitudes puts each chunk of 2^16 bins, in natural order, on
+    /// band's magnitudes puts each chunk of bins, in natural order, on
     /// one rank; each rank lists its chunks' best and rank 0 merges the
     /// lists in chunk order. The list on rank 0; empty on the others.
     ///
@@ -460,12 +460,13 @@ impl LocalSpectrum {
         let end = band.end.max(first);
         let sep = peak_separation(self.bin_hz);
         let ranks = self.owners.len();
-        let chunks = (end - first).div_ceil(PEAK_CHUNK);
+        let chunk = peak_chunk(n, sep);
+        let chunks = (end - first).div_ceil(chunk);
         // Rank q lists chunks `share(chunks, ranks, q)`: it needs their bins
         // and one neighbour on each side, rows j of `js[q]`.
         let mine_of = |q: usize| {
             let c = share(chunks, ranks, q);
-            (first + PEAK_CHUNK * c.start)..(first + PEAK_CHUNK * c.end).min(end)
+            (first + chunk * c.start)..(first + chunk * c.end).min(end)
         };
         let need = |q: usize| {
             let r = mine_of(q);
@@ -558,11 +559,11 @@ impl LocalSpectrum {
         let mine = mine_of(me);
         let lists: Vec<Vec<(usize, f32)>> = mine
             .clone()
-            .step_by(PEAK_CHUNK)
+            .step_by(chunk)
             .collect::<Vec<_>>()
             .into_par_iter()
             .map(|start| {
-                let range = start..(start + PEAK_CHUNK).min(mine.end);
+                let range = start..(start + chunk).min(mine.end);
                 chunk_peaks(&nat, base, self.bins, range, n, sep)
             })
             .collect();
