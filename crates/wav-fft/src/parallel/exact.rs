@@ -1029,18 +1029,25 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
                     kb.complex_mut(),
                     split,
                     |start, run| {
-                        for (i, o) in run.iter_mut().enumerate() {
-                            let j = start + i;
-                            let e = if j < *needed {
-                                Some(j)
-                            } else if j >= upper {
-                                Some(l - j)
-                            } else {
-                                None
-                            };
-                            *o = e.map_or(Complex::default(), |e| {
-                                to_f32(chirp.get64(square_mod(e, two_m)).conj() * scale)
-                            });
+                        // Runs of consecutive j: e = j below K (increasing),
+                        // e = L − j from `upper` on (walked upwards from the
+                        // run's end); no division per element.
+                        let val = |e| to_f32(chirp.get64(e).conj() * scale);
+                        let end = start + run.len();
+                        run.fill(Complex::default());
+                        let a_end = end.min(*needed);
+                        if start < a_end {
+                            let mut sq = Squares::from(start, two_m);
+                            for o in &mut run[..a_end - start] {
+                                *o = val(sq.next());
+                            }
+                        }
+                        let b_start = start.max(upper);
+                        if b_start < end {
+                            let mut sq = Squares::from(l - (end - 1), two_m);
+                            for o in run[b_start - start..].iter_mut().rev() {
+                                *o = val(sq.next());
+                            }
                         }
                     },
                     |_, _| {},
