@@ -391,6 +391,48 @@ pub fn realfft_spectrum(mut signal: Vec<f32>, sample_rate: u32) -> (Spectrum, Ff
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// `peaks` without chunks or skipped runs: every local maximum offered
+    /// in order (what one chunk does, bin by bin).
+    fn peaks_one_by_one(s: &Spectrum, n: usize, lo: f64, hi: f64) -> Vec<(usize, f32)> {
+        let r = s.band(lo, hi);
+        let m: &[f32] = &s.mags;
+        let sep = ((2.0 / s.bin_hz).ceil() as usize).max(8);
+        let mut best = Vec::new();
+        for k in r.start.max(1)..r.end.max(r.start.max(1)) {
+            let v = m[k];
+            if v > 0.0 && v >= m[k - 1] && (k + 1 >= m.len() || v > m[k + 1]) {
+                offer(&mut best, n, sep, k, v);
+            }
+        }
+        best.sort_by(|a, b| b.1.total_cmp(&a.1));
+        best
+    }
+
+    proptest! {
+        /// Skipping runs below the floor changes nothing (one chunk: fewer
+        /// bins than a chunk holds).
+        #[test]
+        fn skipped_runs_hold_no_peak(
+            mags in proptest::collection::vec(0.0f32..1.0, 2..5000),
+            spikes in proptest::collection::vec((0usize..5000, 0.9f32..1.5), 0..40),
+            n in 0usize..10,
+        ) {
+            let mut mags = mags;
+            for (k, v) in spikes {
+                let len = mags.len();
+                mags[k % len] = v;
+            }
+            let s = Spectrum { bin_hz: 1.0, mags: mags.into() };
+            let got: Vec<(usize, f32)> = s
+                .peaks(n, 0.0, 1e9)
+                .iter()
+                .map(|p| (p.freq_hz as usize, p.magnitude))
+                .collect();
+            prop_assert_eq!(got, peaks_one_by_one(&s, n, 0.0, 1e9));
+        }
+    }
 
     fn spec(n: usize, bin_hz: f64) -> Spectrum {
         Spectrum {
