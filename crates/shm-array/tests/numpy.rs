@@ -38,7 +38,10 @@ fn missing_numpy() -> Option<String> {
     let mut cmd = Command::new("python3");
     cmd.args(["-c", "import numpy"]);
     match run_to_end(cmd, "python3 -c 'import numpy'") {
-        Err(e) => Some(format!("python3 with numpy did not run: {}", e.message().unwrap_or("no message"))),
+        Err(e) => Some(format!(
+            "python3 with numpy did not run: {}",
+            e.message().unwrap_or("no message")
+        )),
         Ok((0, _)) => None,
         Ok((code, seen)) => Some(format!(
             "python3 cannot import numpy (exit {code}: {})",
