@@ -179,30 +179,14 @@ impl Spectrum {
         // chunks' lists are merged the same way. One pass, no sorting of
         // millions of candidates; most bins fail the first comparison.
         let end = r.end.max(first);
+        let chunk = peak_chunk(n, sep);
         let lists: Vec<Vec<(usize, f32)>> = (first..end)
-            .step_by(1 << 16)
+            .step_by(chunk)
             .collect::<Vec<_>>()
             .into_par_iter()
-            .map(|start| {
-                let mut best = Vec::with_capacity(n + 1);
-                let mut floor = 0.0f32;
-                for k in start..(start + (1 << 16)).min(end) {
-                    let v = m[k];
-                    if v > floor && v >= m[k - 1] && (k + 1 >= m.len() || v > m[k + 1]) {
-                        offer(&mut best, n, sep, k, v);
-                        if best.len() == n {
-                            floor = best.iter().map(|b| b.1).fold(f32::INFINITY, f32::min);
-                        }
-                    }
-                }
-                best
-            })
+            .map(|start| chunk_peaks(m, 0, m.len(), start..(start + chunk).min(end), n, sep))
             .collect();
-        let mut best = Vec::new();
-        for (k, v) in lists.into_iter().flatten() {
-            offer(&mut best, n, sep, k, v);
-        }
-        best.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let best = merge_peaks(lists.into_iter().flatten(), n, sep);
         best.into_iter()
             .map(|(k, v)| Peak {
                 freq_hz: self.freq(k),
@@ -286,9 +270,68 @@ pub(crate) fn peak_separation(bin_hz: f64) -> usize {
     ((2.0 / bin_hz).ceil() as usize).max(8)
 }
 
+/// Bins per chunk of [`Spectrum::peaks`]: long enough to hold many
+/// separated peaks, so that each chunk finds its n best early and skips the
+/// rest against their floor.
+pub(crate) fn peak_chunk(n: usize, sep: usize) -> usize {
+    (8 * n.max(1) * sep).max(1 << 16)
+}
+
+/// One chunk of [`Spectrum::peaks`]: the `n` best separated local maxima
+/// of bins `range`, scanned in order. `m[i]` is bin `offset + i` and holds
+/// every bin of `range` and its neighbours; `len` is the spectrum's bins.
+pub(crate) fn chunk_peaks(
+    m: &[f32],
+    offset: usize,
+    len: usize,
+    range: Range<usize>,
+    n: usize,
+    sep: usize,
+) -> Vec<(usize, f32)> {
+    let at = |k: usize| m[k - offset];
+    let mut best = Vec::with_capacity(n + 1);
+    let mut floor = 0.0f32;
+    for s0 in range.clone().step_by(256) {
+        let s1 = (s0 + 256).min(range.end);
+        // Skip a run of bins none of which beats the floor (a branch-free
+        // maximum: most runs, once n peaks are known).
+        let top = m[s0 - offset..s1 - offset]
+            .iter()
+            .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+        if top <= floor {
+            continue;
+        }
+        for k in s0..s1 {
+            let v = at(k);
+            if v > floor && v >= at(k - 1) && (k + 1 >= len || v > at(k + 1)) {
+                offer(&mut best, n, sep, k, v);
+                if best.len() == n {
+                    floor = best.iter().map(|b| b.1).fold(f32::INFINITY, f32::min);
+                }
+            }
+        }
+    }
+    best
+}
+
+/// The chunks' lists of [`Spectrum::peaks`], in chunk order, merged the
+/// same way: the `n` best, strongest first.
+pub(crate) fn merge_peaks(
+    lists: impl Iterator<Item = (usize, f32)>,
+    n: usize,
+    sep: usize,
+) -> Vec<(usize, f32)> {
+    let mut best = Vec::new();
+    for (k, v) in lists {
+        offer(&mut best, n, sep, k, v);
+    }
+    best.sort_by(|a, b| b.1.total_cmp(&a.1));
+    best
+}
+
 /// Offers the local maximum (k, v) to `best` (at most `n` entries, none
 /// closer than `sep` bins to a stronger one).
-pub(crate) fn offer(best: &mut Vec<(usize, f32)>, n: usize, sep: usize, k: usize, v: f32) {
+fn offer(best: &mut Vec<(usize, f32)>, n: usize, sep: usize, k: usize, v: f32) {
     if n == 0 {
         return;
     }

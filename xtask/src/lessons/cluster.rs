@@ -24,16 +24,21 @@ use crate::table::{Table, ratio, secs};
 pub const LESSON: Lesson = Lesson {
     id: "cluster",
     section: "beyond 1.4",
-    title: "beyond one machine: the pool on MPI ranks",
-    crates: &["factorizer-pool"],
+    title: "beyond one machine: the pool and the exact FFT on MPI ranks",
+    crates: &["factorizer-pool", "wav-fft"],
     build_args: &[
         "-p",
         "factorizer-pool",
         "--features",
         "factorizer-pool/mpi",
         "--bins",
+        "-p",
+        "wav-fft",
+        "--features",
+        "wav-fft/mpi",
+        "--examples",
     ],
-    programs: &[CLUSTER_POOL],
+    programs: &[CLUSTER_POOL, CLUSTER_FFT],
     run,
 };
 
@@ -44,13 +49,24 @@ struct Part {
 }
 
 /// The lesson's programs, in order.
-const PARTS: &[Part] = &[Part {
-    program: CLUSTER_POOL,
-    run: pool_part,
-}];
+const PARTS: &[Part] = &[
+    Part {
+        program: CLUSTER_POOL,
+        run: pool_part,
+    },
+    Part {
+        program: CLUSTER_FFT,
+        run: fft_part,
+    },
+];
 
 const CLUSTER_POOL: &str = "cluster-01-pool";
 const PROCS: &str = "pool-01-process-pool";
+const CLUSTER_FFT: &str = "cluster-02-fft";
+const EXACT: &str = "fft-05-parallel-exact";
+/// Frames of the awkward recording (as the fft lesson's): 2 × the prime
+/// 1,323,001, 24-bit stereo — Bluestein on every rank.
+const RECORDING_FRAMES: &str = "2646002";
 
 /// The lenient bound on the 2-rank speedup (the machine is shared).
 const SPEEDUP_BOUND: f64 = 1.3;
@@ -312,6 +328,192 @@ fn pool_part(ctx: &Ctx, rep: &mut LessonReport) -> Result<()> {
             "{} after {:.2} s; {}; processes left: {left:?}",
             exit_text(crash.code),
             crash.wall.as_secs_f64(),
+            errors.first().copied().unwrap_or("no error line")
+        ),
+    );
+    Ok(())
+}
+
+/// A WAV written by `fft-00-gen-wav ARGS` (it keeps one that exists with
+/// the right size): its path.
+fn generated(ctx: &Ctx, args: &[&str]) -> Result<String> {
+    let made = ctx.run("fft-00-gen-wav", args)?;
+    if !made.record.ok || made.code != Some(0) {
+        anyhow::bail!(
+            "fft-00-gen-wav {} failed: {}",
+            args.join(" "),
+            made.stderr.trim()
+        );
+    }
+    Ok(made
+        .record
+        .metric_str("path")
+        .ok_or_else(|| anyhow::anyhow!("fft-00-gen-wav printed no path"))?
+        .to_string())
+}
+
+fn mb_list(r: &Record) -> String {
+    r.metrics
+        .get("rss_mb_per_rank")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_f64())
+                .map(|x| format!("{x:.0}"))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        })
+        .unwrap_or_default()
+}
+
+/// `cluster-02-fft`: fft-05's spectrum (same bins, same peaks) on 2 ranks,
+/// on the test file and on an awkward recording; 1 rank vs 2 vs fft-05 on
+/// 2 threads, the all-to-all's share and the memory per rank; bad input.
+fn fft_part(ctx: &Ctx, rep: &mut LessonReport) -> Result<()> {
+    let (name, wav) = if ctx.full {
+        ("book-size file", generated(ctx, &["--book-size"])?)
+    } else {
+        ("60 s test file", generated(ctx, &["--seconds", "60"])?)
+    };
+    let recording = generated(ctx, &["--frames", RECORDING_FRAMES, "--bits", "24"])?;
+    let png = ctx.report_path("cluster-fft.png");
+    let png_s = png.to_string_lossy().into_owned();
+
+    // 1. The same spectrum as fft-05, on both files.
+    let two = ctx.run_mpi(2, CLUSTER_FFT, &[&wav, "--peaks", "8", "--plot", &png_s])?;
+    let single = ctx.run(EXACT, &[&wav, "--peaks", "8"])?;
+    let verdict = super::fft::same_spectrum(&single.record, &two.record, 1e-5);
+    rep.check(
+        two.code == Some(0) && verdict.is_ok(),
+        format!("{name}: mpirun -n 2 {CLUSTER_FFT} gives {EXACT}'s spectrum (same bins, same peaks, magnitudes within 1e-5)"),
+        format!("{}; {}", exit_text(two.code), verdict.unwrap_or_else(|e| e)),
+    );
+    rep.images.push((
+        png,
+        format!("{name} on 2 MPI ranks: rank 0 drew it from the ranks' min/max per pixel column"),
+    ));
+    let rec_two = ctx.run_mpi(2, CLUSTER_FFT, &[&recording, "--peaks", "8"])?;
+    let rec_single = ctx.run(EXACT, &[&recording, "--peaks", "8"])?;
+    let verdict = super::fft::same_spectrum(&rec_single.record, &rec_two.record, 1e-5);
+    let bluestein = rec_two
+        .record
+        .metrics
+        .get("bluestein")
+        .and_then(|b| b.as_bool());
+    rep.check(
+        rec_two.code == Some(0) && bluestein == Some(true) && verdict.is_ok(),
+        format!(
+            "24-bit stereo recording of 2 × a prime frames (Bluestein on every rank): \
+             {CLUSTER_FFT} on 2 ranks gives {EXACT}'s spectrum"
+        ),
+        format!(
+            "{}; Bluestein: {}; {}",
+            exit_text(rec_two.code),
+            match bluestein {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "not recorded",
+            },
+            verdict.unwrap_or_else(|e| e)
+        ),
+    );
+
+    // 2. 1 rank (2 threads) vs 2 ranks (1 thread each) vs fft-05 (2
+    //    threads), in one sitting, on the same file.
+    let one = ctx.run_mpi(1, CLUSTER_FFT, &[&wav, "--peaks", "8"])?;
+    let two = ctx.run_mpi(2, CLUSTER_FFT, &[&wav, "--peaks", "8"])?;
+    let exact = ctx.run(EXACT, &[&wav, "--peaks", "8"])?;
+    let (r1, r2, re) = (&one.record, &two.record, &exact.record);
+    let load = |r: &Record| {
+        r.stages
+            .iter()
+            .find(|s| s.message.starts_with("sample rate"))
+            .map_or(0.0, |s| s.dt_s)
+    };
+    let mut t = Table::new(
+        &format!("cluster: the exact FFT over MPI ranks, {name} (one sitting)"),
+        &[
+            "run",
+            "ranks × threads",
+            "read + FFT s",
+            "all-to-all s (share)",
+            "program wall s",
+            "peak RSS per rank MB",
+        ],
+    );
+    for (label, r) in [("cluster-02-fft -n 1", r1), ("cluster-02-fft -n 2", r2)] {
+        t.row(vec![
+            label.to_string(),
+            format!("{} × {}", m(r, "ranks"), m(r, "threads")),
+            secs(m(r, "exact_fft_s")),
+            format!(
+                "{} ({:.0} %)",
+                secs(m(r, "alltoall_s")),
+                100.0 * m(r, "alltoall_share")
+            ),
+            secs(r.wall_s),
+            mb_list(r),
+        ]);
+    }
+    let exact_read_fft = load(re) + m(re, "exact_fft_s");
+    t.row(vec![
+        format!("{EXACT} (load, then FFT)"),
+        format!("1 × {}", m(re, "threads")),
+        secs(exact_read_fft),
+        String::new(),
+        secs(re.wall_s),
+        format!(
+            "{:.0}",
+            re.peak_rss_bytes.map_or(f64::NAN, |b| b as f64 / 1e6)
+        ),
+    ]);
+    rep.tables.push(t);
+    rep.check(
+        one.code == Some(0) && two.code == Some(0) && exact.code == Some(0),
+        format!("{name}: 1 rank, 2 ranks and {EXACT} ran"),
+        format!(
+            "2 ranks vs 1: {}; 2 ranks vs {EXACT} (load + FFT): {}; all-to-all {:.0} % of \
+             the 2-rank FFT",
+            ratio(m(r1, "exact_fft_s") / m(r2, "exact_fft_s")),
+            ratio(exact_read_fft / m(r2, "exact_fft_s")),
+            100.0 * m(r2, "alltoall_share")
+        ),
+    );
+    rep.notes.push(format!(
+        "{CLUSTER_FFT}, {name}: 2 ranks vs 1 rank {:.2}×, vs {EXACT} on 2 threads (load + FFT) \
+         {:.2}×; the all-to-all is {:.0} % of the 2-rank FFT; peak memory per rank {} MB \
+         (1 rank: {} MB; {EXACT}: {:.0} MB). On one machine the ranks share its memory \
+         bandwidth, so more ranks cannot be faster than threads; the point is that the \
+         same spectrum comes out when the ranks are on different machines",
+        m(r1, "exact_fft_s") / m(r2, "exact_fft_s"),
+        exact_read_fft / m(r2, "exact_fft_s"),
+        100.0 * m(r2, "alltoall_share"),
+        mb_list(r2),
+        mb_list(r1),
+        re.peak_rss_bytes.map_or(f64::NAN, |b| b as f64 / 1e6),
+    ));
+
+    // 3. Bad input: one message, not one per rank; every rank ends.
+    let missing = ctx.report_path("no-such-recording.wav");
+    let missing_s = missing.to_string_lossy().into_owned();
+    let bad = ctx.run_mpi_raw(2, CLUSTER_FFT, &[&missing_s])?;
+    let errors: Vec<&str> = bad
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    let left = still_running(&ctx.bin(CLUSTER_FFT)?);
+    rep.check(
+        !matches!(bad.code, Some(0) | None)
+            && errors.len() == 1
+            && errors[0].contains(&missing_s)
+            && left.is_empty(),
+        "a missing input file: one error line naming it (not one per rank), a non-zero exit, \
+         no rank left running",
+        format!(
+            "{} after {:.2} s; {}; processes left: {left:?}",
+            exit_text(bad.code),
+            bad.wall.as_secs_f64(),
             errors.first().copied().unwrap_or("no error line")
         ),
     );

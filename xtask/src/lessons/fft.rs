@@ -61,7 +61,11 @@ fn peak_pairs(r: &Record) -> Vec<(f64, f64)> {
 
 /// Whether `other` has the same bin width, the same peak frequencies and
 /// magnitudes within `tol` (relative) as `reference`; the reason if not.
-fn same_spectrum(reference: &Record, other: &Record, tol: f64) -> Result<String, String> {
+pub(super) fn same_spectrum(
+    reference: &Record,
+    other: &Record,
+    tol: f64,
+) -> Result<String, String> {
     let (a, b) = (peak_pairs(reference), peak_pairs(other));
     let (ba, bb) = (
         reference.metric_f64("bin_hz").unwrap_or(f64::NAN),

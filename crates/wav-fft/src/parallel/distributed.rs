@@ -51,12 +51,16 @@
 //! # What rank 0 collects
 //!
 //! Never the spectrum. Each rank keeps the magnitudes of its own rows
-//! ([`LocalSpectrum`]) plus, after one small all-gather, the rows bordering
-//! its own (a local maximum needs its neighbours k − 1 and k + 1). Rank 0
-//! then gathers only what the program prints or draws:
-//! [`LocalSpectrum::peaks`] (each rank's K best, merged) and
-//! [`LocalSpectrum::column_envelope`] (per plot column the min and max over
-//! each rank's bins, combined with `MPI_Reduce` and `MPI_MIN`/`MPI_MAX`).
+//! ([`LocalSpectrum`]); rank 0 gathers only what the program prints or
+//! draws. [`LocalSpectrum::peaks`] finds exactly what
+//! [`Spectrum::peaks`](crate::Spectrum::peaks) finds: that scan visits the
+//! band in chunks of consecutive bins (≥ 2^16) and which side lobe survives
+//! depends on that order, so one more all-to-all (f32, the band only) puts
+//! whole chunks in natural order on each rank, each rank lists its chunks'
+//! K best, and rank 0 merges the lists in chunk order.
+//! [`LocalSpectrum::column_envelope`] needs no order: per plot column, the
+//! min and max over each rank's bins, combined with `MPI_Reduce` and
+//! `MPI_MIN`/`MPI_MAX`.
 //!
 //! The arithmetic of every bin is the same as on one machine whatever P is;
 //! only the place where it happens changes. Each rank uses threads (rayon)
@@ -80,7 +84,8 @@ use super::exact::{
     to_f32,
 };
 use crate::Error;
-use crate::spectrum::{Peak, band_of, offer, peak_separation};
+use crate::buffer::Buffer;
+use crate::spectrum::{Peak, band_of, chunk_peaks, merge_peaks, peak_chunk, peak_separation};
 use crate::wav::MonoSource;
 
 type C32 = Complex<f32>;
@@ -321,11 +326,24 @@ pub struct Timings {
     pub steps: Vec<(&'static str, Duration)>,
     /// The all-to-alls together (the communication).
     pub all_to_all: Duration,
+    /// Time spent at the barrier before each all-to-all, waiting for the
+    /// slowest rank to finish its part.
+    pub waiting: Duration,
 }
 
 impl Timings {
     fn lap(&mut self, t: &mut Instant, name: &'static str) {
         self.steps.push((name, t.elapsed()));
+        *t = Instant::now();
+    }
+
+    /// A barrier before an all-to-all, timed on its own: the time this
+    /// rank waits for the slowest one is not communication.
+    fn wait<W: Communicator>(&mut self, world: &W, t: &mut Instant) {
+        world.barrier();
+        let d = t.elapsed();
+        self.waiting += d;
+        self.steps.push(("waiting for the other ranks", d));
         *t = Instant::now();
     }
 
@@ -342,23 +360,22 @@ impl Timings {
     }
 }
 
-/// One rank's part of the spectrum: the magnitudes of its rows, plus the
-/// rows of other ranks that border them. Bin k lives in row k mod `stride`
-/// at position k / `stride`.
+/// One rank's part of the spectrum: the magnitudes of its rows. Bin k
+/// lives in row k mod `stride` at position k / `stride`.
 pub struct LocalSpectrum {
     /// Hz between two bins (sample rate / N).
     pub bin_hz: f64,
     bins: usize,
     stride: usize,
     row_len: usize,
-    /// Rows owned by this rank (the first `owned` of `ids`).
-    owned: usize,
-    /// Row ids: owned rows, then the neighbours' rows.
+    /// This rank's row ids, in the order of `mags`.
     ids: Vec<usize>,
-    /// Row id → index into `ids` (`u32::MAX`: not here).
-    slot: Vec<u32>,
     /// `ids.len() × row_len` magnitudes.
     mags: Vec<f32>,
+    /// Every rank's row ids, ascending.
+    owners: Vec<Vec<usize>>,
+    /// This rank.
+    me: usize,
     /// The Nyquist bin of the packed path (bin M, outside the rows), known
     /// to every rank; `true` on the rank that computed it.
     nyquist: Option<(usize, f32, bool)>,
@@ -368,7 +385,7 @@ impl std::fmt::Debug for LocalSpectrum {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LocalSpectrum")
             .field("bins", &self.bins)
-            .field("owned_rows", &self.owned)
+            .field("rows", &self.ids.len())
             .finish()
     }
 }
@@ -389,111 +406,182 @@ impl LocalSpectrum {
         self.owned_bins().count()
     }
 
-    /// |X\[k\]| if this rank holds bin k (its own or a neighbour's row).
+    /// |X\[k\]| if this rank computed bin k.
     pub fn get(&self, k: usize) -> Option<f32> {
         if k >= self.bins {
             return None;
         }
         let (row, j) = (k % self.stride, k / self.stride);
         if j >= self.row_len {
-            return self.nyquist.filter(|n| n.0 == k).map(|n| n.1);
+            return self.nyquist.filter(|n| n.0 == k && n.2).map(|n| n.1);
         }
-        let s = *self.slot.get(row)?;
-        (s != u32::MAX).then(|| self.mags[s as usize * self.row_len + j])
+        let i = self.ids.iter().position(|&id| id == row)?;
+        Some(self.mags[i * self.row_len + j])
     }
 
     /// The bins this rank computed, (k, |X\[k\]|), row by row.
     fn owned_bins(&self) -> impl Iterator<Item = (usize, f32)> + '_ {
-        let rows = self.ids[..self.owned]
-            .iter()
-            .enumerate()
-            .flat_map(move |(i, &id)| {
-                let row = &self.mags[i * self.row_len..(i + 1) * self.row_len];
-                row.iter()
-                    .enumerate()
-                    .map(move |(j, &v)| (id + self.stride * j, v))
-                    .take_while(|&(k, _)| k < self.bins)
-            });
+        let rows = self.ids.iter().enumerate().flat_map(move |(i, &id)| {
+            let row = &self.mags[i * self.row_len..(i + 1) * self.row_len];
+            row.iter()
+                .enumerate()
+                .map(move |(j, &v)| (id + self.stride * j, v))
+                .take_while(|&(k, _)| k < self.bins)
+        });
         rows.chain(self.nyquist.filter(|n| n.2).map(|n| (n.0, n.1)))
     }
 
     /// The rows of this rank, in parallel, each as (row id, magnitudes).
     fn par_rows(&self) -> impl IndexedParallelIterator<Item = (usize, &[f32])> + '_ {
-        self.ids[..self.owned]
+        self.ids
             .par_iter()
             .copied()
-            .zip(self.mags[..self.owned * self.row_len].par_chunks(self.row_len.max(1)))
+            .zip(self.mags.par_chunks(self.row_len.max(1)))
     }
 
     /// Collective: the `n` strongest local maxima with `lo < f < hi` of
-    /// the whole spectrum, as [`Spectrum::peaks`](crate::Spectrum::peaks)
-    /// finds them: each rank finds its best `n` among its bins, rank 0
-    /// merges them. The list on rank 0; empty on the others.
-    pub fn peaks<W: Communicator>(&self, world: &W, n: usize, lo: f64, hi: f64) -> Vec<Peak> {
+    /// the whole spectrum, exactly as [`Spectrum::peaks`](crate::Spectrum::peaks)
+    /// finds them (the same chunks, the same order): one all-to-all of the
+    /// band's magnitudes puts each chunk of bins, in natural order, on
+    /// one rank; each rank lists its chunks' best and rank 0 merges the
+    /// lists in chunk order. The list on rank 0; empty on the others.
+    ///
+    /// # Errors
+    /// [`Error::Cluster`] when a transfer exceeds MPI's 32-bit counts.
+    pub fn peaks<W: Communicator>(
+        &self,
+        world: &W,
+        n: usize,
+        lo: f64,
+        hi: f64,
+    ) -> Result<Vec<Peak>, Error> {
         let band = band_of(self.bin_hz, self.bins, lo, hi);
         let first = band.start.max(1);
         let end = band.end.max(first);
         let sep = peak_separation(self.bin_hz);
-        let is_peak = |k: usize, v: f32| {
-            let before = self.get(k - 1).unwrap_or(f32::INFINITY);
-            let after = if k + 1 >= self.bins {
-                f32::NEG_INFINITY
-            } else {
-                self.get(k + 1).unwrap_or(f32::INFINITY)
-            };
-            v >= before && v > after
+        let ranks = self.owners.len();
+        let chunk = peak_chunk(n, sep);
+        let chunks = (end - first).div_ceil(chunk);
+        // Rank q lists chunks `share(chunks, ranks, q)`: it needs their bins
+        // and one neighbour on each side, rows j of `js[q]`.
+        let mine_of = |q: usize| {
+            let c = share(chunks, ranks, q);
+            (first + chunk * c.start)..(first + chunk * c.end).min(end)
         };
-        // (best so far, the weakest of them once there are n)
-        let scan = |acc: &mut (Vec<(usize, f32)>, f32), k: usize, v: f32| {
-            if v > acc.1 && (first..end).contains(&k) && is_peak(k, v) {
-                offer(&mut acc.0, n, sep, k, v);
-                if acc.0.len() == n {
-                    acc.1 = acc.0.iter().map(|b| b.1).fold(f32::INFINITY, f32::min);
-                }
+        let need = |q: usize| {
+            let r = mine_of(q);
+            if r.is_empty() {
+                0..0
+            } else {
+                r.start - 1..(r.end + 1).min(self.bins)
             }
         };
-        let mut mine = self
-            .par_rows()
-            .fold(
-                || (Vec::new(), 0.0f32),
-                |mut acc, (id, row)| {
-                    for (j, &v) in row.iter().enumerate() {
-                        scan(&mut acc, id + self.stride * j, v);
-                    }
-                    acc
-                },
-            )
-            .map(|acc| acc.0)
-            .reduce(Vec::new, |mut a, b| {
-                for (k, v) in b {
-                    offer(&mut a, n, sep, k, v);
+        let js: Vec<Range<usize>> = (0..ranks)
+            .map(|q| {
+                let r = need(q);
+                if r.is_empty() {
+                    0..0
+                } else {
+                    r.start / self.stride..((r.end - 1) / self.stride + 1).min(self.row_len)
                 }
-                a
+            })
+            .collect();
+        // Send: for each rank q, its rows j × my rows (ascending ids).
+        let mut sorted: Vec<(usize, usize)> = self
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| (id, i))
+            .collect();
+        sorted.sort_unstable();
+        let kown = sorted.len();
+        let send_counts: Vec<usize> = js.iter().map(|j| j.len() * kown).collect();
+        let mut send = vec![0f32; send_counts.iter().sum()];
+        let mut rest = &mut send[..];
+        const J: usize = 64;
+        for (j, &count) in js.iter().zip(&send_counts) {
+            let (region, tail) = std::mem::take(&mut rest).split_at_mut(count);
+            rest = tail;
+            region
+                .par_chunks_mut((J * kown).max(1))
+                .enumerate()
+                .for_each(|(b, out)| {
+                    let j0 = j.start + b * J;
+                    let cnt = out.len() / kown.max(1);
+                    for (i, &(_, li)) in sorted.iter().enumerate() {
+                        let src = &self.mags[li * self.row_len + j0..li * self.row_len + j0 + cnt];
+                        for (t, &v) in src.iter().enumerate() {
+                            out[t * kown + i] = v;
+                        }
+                    }
+                });
+        }
+        let me = self.me;
+        let recv_counts: Vec<usize> = self.owners.iter().map(|o| js[me].len() * o.len()).collect();
+        let mut recv = vec![0f32; recv_counts.iter().sum()];
+        exchange_f32(world, &send, &send_counts, &mut recv, &recv_counts)?;
+        drop(send);
+        // Natural order for my rows j: nat[(j − j0)·stride + row], and the
+        // Nyquist bin after them.
+        let (mut owner, mut index) = (vec![0u32; self.stride], vec![0u32; self.stride]);
+        for (q, rows) in self.owners.iter().enumerate() {
+            for (i, &id) in rows.iter().enumerate() {
+                owner[id] = q as u32;
+                index[id] = i as u32;
+            }
+        }
+        let offsets: Vec<usize> = recv_counts
+            .iter()
+            .scan(0, |acc, &c| {
+                let o = *acc;
+                *acc += c;
+                Some(o)
+            })
+            .collect();
+        let jr = js[me].clone();
+        let mut nat = vec![0f32; jr.len() * self.stride + 1];
+        nat[..jr.len() * self.stride]
+            .par_chunks_mut(self.stride)
+            .enumerate()
+            .for_each(|(jj, out)| {
+                for (row, o) in out.iter_mut().enumerate() {
+                    let q = owner[row] as usize;
+                    let width = self.owners[q].len();
+                    *o = recv[offsets[q] + jj * width + index[row] as usize];
+                }
             });
-        if let Some((k, v, true)) = self.nyquist {
-            let mut acc = (std::mem::take(&mut mine), 0.0);
-            scan(&mut acc, k, v);
-            mine = acc.0;
+        if let Some((k, v, _)) = self.nyquist {
+            if k == jr.end * self.stride {
+                nat[jr.len() * self.stride] = v;
+            }
         }
-        let ks: Vec<u64> = mine.iter().map(|c| c.0 as u64).collect();
-        let vs: Vec<f32> = mine.iter().map(|c| c.1).collect();
+        let base = jr.start * self.stride;
+        let mine = mine_of(me);
+        let lists: Vec<Vec<(usize, f32)>> = mine
+            .clone()
+            .step_by(chunk)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|start| {
+                let range = start..(start + chunk).min(mine.end);
+                chunk_peaks(&nat, base, self.bins, range, n, sep)
+            })
+            .collect();
+        let flat: Vec<(usize, f32)> = lists.into_iter().flatten().collect();
+        let ks: Vec<u64> = flat.iter().map(|c| c.0 as u64).collect();
+        let vs: Vec<f32> = flat.iter().map(|c| c.1).collect();
         let Some((all_k, all_v)) = gather_to_root(world, &ks, &vs) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        let mut cands: Vec<(usize, f32)> =
-            all_k.into_iter().map(|k| k as usize).zip(all_v).collect();
-        cands.sort_by_key(|c| c.0);
-        let mut best = Vec::new();
-        for (k, v) in cands {
-            offer(&mut best, n, sep, k, v);
-        }
-        best.sort_by(|a, b| b.1.total_cmp(&a.1));
-        best.into_iter()
+        // Ranks hold ascending chunks: rank order is chunk order.
+        let best = merge_peaks(all_k.into_iter().map(|k| k as usize).zip(all_v), n, sep);
+        Ok(best
+            .into_iter()
             .map(|(k, v)| Peak {
                 freq_hz: k as f64 * self.bin_hz,
                 magnitude: v,
             })
-            .collect()
+            .collect())
     }
 
     /// Collective: what [`Spectrum::column_envelope`](crate::Spectrum::column_envelope)
@@ -684,17 +772,22 @@ fn displacements(counts: &[i32]) -> Vec<i32> {
         .collect()
 }
 
-/// MPI counts (f32 values: two per complex number) and displacements.
+fn complex_buffer(len: usize) -> Result<Buffer, Error> {
+    let bytes = len.max(1) * 8;
+    Buffer::zeroed(bytes, false).map_err(|source| Error::Memory { bytes, source })
+}
+
+/// MPI counts and displacements (in f32 values).
 fn counts(elems: &[usize]) -> Result<(Vec<i32>, Vec<i32>), Error> {
     let too_big = |n: usize| Error::Cluster {
-        problem: format!("a transfer of {n} complex numbers exceeds MPI's 32-bit counts"),
+        problem: format!("a transfer of {n} values exceeds MPI's 32-bit counts: use more ranks"),
     };
     let c: Vec<i32> = elems
         .iter()
-        .map(|&e| i32::try_from(2 * e).map_err(|_| too_big(e)))
+        .map(|&e| i32::try_from(e).map_err(|_| too_big(e)))
         .collect::<Result<_, _>>()?;
     let total: usize = elems.iter().sum();
-    i32::try_from(2 * total).map_err(|_| too_big(total))?;
+    i32::try_from(total).map_err(|_| too_big(total))?;
     let d = displacements(&c);
     Ok((c, d))
 }
@@ -708,15 +801,31 @@ fn exchange<W: Communicator>(
     recv: &mut [C32],
     recv_counts: &[usize],
 ) -> Result<(), Error> {
+    let twice = |c: &[usize]| c.iter().map(|&x| 2 * x).collect::<Vec<_>>();
+    exchange_f32(
+        world,
+        bytemuck::cast_slice(send),
+        &twice(send_counts),
+        bytemuck::cast_slice_mut(recv),
+        &twice(recv_counts),
+    )
+}
+
+/// One `MPI_Alltoallv` of f32 values.
+fn exchange_f32<W: Communicator>(
+    world: &W,
+    send: &[f32],
+    send_counts: &[usize],
+    recv: &mut [f32],
+    recv_counts: &[usize],
+) -> Result<(), Error> {
     let (sc, sd) = counts(send_counts)?;
     let (rc, rd) = counts(recv_counts)?;
     let s_len: usize = send_counts.iter().sum();
     let r_len: usize = recv_counts.iter().sum();
-    let s: &[f32] = bytemuck::cast_slice(&send[..s_len]);
-    let r: &mut [f32] = bytemuck::cast_slice_mut(&mut recv[..r_len]);
     world.all_to_all_varcount_into(
-        &Partition::new(s, &sc[..], &sd[..]),
-        &mut PartitionMut::new(r, &rc[..], &rd[..]),
+        &Partition::new(&send[..s_len], &sc[..], &sd[..]),
+        &mut PartitionMut::new(&mut recv[..r_len], &rc[..], &rd[..]),
     );
     Ok(())
 }
@@ -863,8 +972,12 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
     let fwd_send: Vec<usize> = plan.rows.iter().map(|k| w * k.len()).collect();
     let fwd_recv: Vec<usize> = plan.cols.iter().map(|c| c.len() * kme).collect();
     let buf_len = plan.buffer_len(me);
-    let mut a = vec![C32::default(); buf_len];
-    let mut b = vec![C32::default(); buf_len];
+    // Fresh zero pages from the kernel (no pass to zero them): they are
+    // touched first where they are written.
+    let mut a_buf = complex_buffer(buf_len)?;
+    let mut b_buf = complex_buffer(buf_len)?;
+    let a = &mut a_buf.complex_mut()[..buf_len];
+    let b = &mut b_buf.complex_mut()[..buf_len];
     times.lap(&mut t, "allocate");
     let bins = plan.bins();
     let local = match &plan.method {
@@ -874,18 +987,19 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
             } else {
                 Packing::Real
             };
-            pass1(split, cols, &plan.rows, &mut a, |n, run, tmp| {
+            pass1(split, cols, &plan.rows, a, |n, run, tmp| {
                 fill_packed(source, packing, n, run, tmp);
             });
             times.lap(&mut t, "read + mix + FFT n1 + twiddle (my columns)");
-            exchange(world, &a, &fwd_send, &mut b, &fwd_recv)?;
+            times.wait(world, &mut t);
+            exchange(world, a, &fwd_send, b, &fwd_recv)?;
             times.exchange(&mut t, "all-to-all (columns → rows)");
-            drop(a);
+            drop(a_buf);
             let mut mags = vec![0f32; kme * n2];
             let nyquist = if packing == Packing::Pairs {
-                packed_rows(&b, split, &plan.tw_n, mine, plan.lowers[me], &mut mags)
+                packed_rows(b, split, &plan.tw_n, mine, plan.lowers[me], &mut mags)
             } else {
-                odd_rows(&b, split, mine, bins, &mut mags);
+                odd_rows(b, split, mine, bins, &mut mags);
                 None
             };
             times.lap(&mut t, "FFT n2 + untangle + magnitudes (my rows)");
@@ -904,7 +1018,7 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
             // j < K and L − j < M, 0 between.
             let scale = 1.0 / l as f64;
             let upper = l - (m - 1);
-            pass1(split, cols.clone(), &plan.rows, &mut a, |start, run, _| {
+            pass1(split, cols.clone(), &plan.rows, a, |start, run, _| {
                 for (i, o) in run.iter_mut().enumerate() {
                     let j = start + i;
                     let e = if j < *needed {
@@ -920,38 +1034,35 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
                 }
             });
             times.lap(&mut t, "Bluestein: pass 1 of the chirp");
-            exchange(world, &a, &fwd_send, &mut b, &fwd_recv)?;
+            times.wait(world, &mut t);
+            exchange(world, a, &fwd_send, b, &fwd_recv)?;
             times.exchange(&mut t, "all-to-all (the chirp, columns → rows)");
-            let mut kernel = vec![C32::default(); kme * n2];
+            let mut kernel_buf = complex_buffer(kme * n2)?;
+            let kernel = &mut kernel_buf.complex_mut()[..kme * n2];
             let fft2 = &split.fft2;
             kernel.par_chunks_mut(BLOCK * n2).enumerate().for_each_init(
                 || vec![C32::default(); fft2.get_inplace_scratch_len()],
                 |scratch, (q, out)| {
                     let pos: Vec<usize> = (q * BLOCK..q * BLOCK + out.len() / n2).collect();
-                    gather_rows(&b, kme, n2, &pos, out);
+                    gather_rows(b, kme, n2, &pos, out);
                     fft2.process_with_scratch(out, scratch);
                 },
             );
             times.lap(&mut t, "Bluestein: the chirp's spectrum (my rows)");
             // 1. a[n] = x[n]·e^(−iπn²/M) for n < M, 0 up to L.
-            pass1(
-                split,
-                cols.clone(),
-                &plan.rows,
-                &mut a,
-                |start, run, tmp| {
-                    let have = m.saturating_sub(start).min(run.len());
-                    fill_packed(source, Packing::Real, start, &mut run[..have], tmp);
-                    let mut e = square_mod(start, two_m);
-                    for (i, v) in run[..have].iter_mut().enumerate() {
-                        *v *= to_f32(chirp.get64(e));
-                        e = (e + (2 * (start + i) + 1) % two_m) % two_m;
-                    }
-                    run[have..].fill(C32::default());
-                },
-            );
+            pass1(split, cols.clone(), &plan.rows, a, |start, run, tmp| {
+                let have = m.saturating_sub(start).min(run.len());
+                fill_packed(source, Packing::Real, start, &mut run[..have], tmp);
+                let mut e = square_mod(start, two_m);
+                for (i, v) in run[..have].iter_mut().enumerate() {
+                    *v *= to_f32(chirp.get64(e));
+                    e = (e + (2 * (start + i) + 1) % two_m) % two_m;
+                }
+                run[have..].fill(C32::default());
+            });
             times.lap(&mut t, "read + mix + chirp + FFT n1 + twiddle (my columns)");
-            exchange(world, &a, &fwd_send, &mut b, &fwd_recv)?;
+            times.wait(world, &mut t);
+            exchange(world, a, &fwd_send, b, &fwd_recv)?;
             times.exchange(&mut t, "all-to-all (columns → rows)");
             // 2. My rows: FFT n2, × kernel, inverse FFT n2; back into `a`
             //    as the blocks for each rank p: my rows × its columns.
@@ -961,6 +1072,7 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
                 .map(|c| (kme * c.len(), BLOCK * c.len()))
                 .collect();
             let blocks = kme.div_ceil(BLOCK);
+            let kernel = &*kernel;
             let parts = deal(&mut a[..], &regions, blocks);
             parts.into_par_iter().enumerate().for_each_init(
                 || {
@@ -972,7 +1084,7 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
                 |(rows, scratch), (q, outs)| {
                     let pos: Vec<usize> = (q * BLOCK..kme.min((q + 1) * BLOCK)).collect();
                     let rows = &mut rows[..pos.len() * n2];
-                    gather_rows(&b, kme, n2, &pos, rows);
+                    gather_rows(b, kme, n2, &pos, rows);
                     fft2.process_with_scratch(rows, scratch);
                     let k = &kernel[pos[0] * n2..(pos[0] + pos.len()) * n2];
                     rows.iter_mut().zip(k).for_each(|(r, k)| *r *= k);
@@ -984,13 +1096,14 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
                     }
                 },
             );
-            drop(kernel);
+            drop(kernel_buf);
             times.lap(&mut t, "FFT n2 × chirp spectrum, inverse FFT n2 (my rows)");
+            times.wait(world, &mut t);
             let back_send: Vec<usize> = plan.cols.iter().map(|c| kme * c.len()).collect();
             let back_recv: Vec<usize> = plan.rows.iter().map(|k| k.len() * w).collect();
-            exchange(world, &a, &back_send, &mut b, &back_recv)?;
+            exchange(world, a, &back_send, b, &back_recv)?;
             times.exchange(&mut t, "all-to-all (rows → columns)");
-            drop(a);
+            drop(a_buf);
             // 3. My columns r: b[k1·w + j] for all k1, × W_L^(−r·k1),
             //    inverse FFT n1: y[n2·c + r]; |Z[n]| = |y[n]| (|chirp| = 1).
             let mut mags = vec![0f32; w * n1];
@@ -1035,7 +1148,7 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
         }
     };
     let (stride, row_len, ids, mags, nyquist) = local;
-    let local = with_neighbours(
+    let local = local_spectrum(
         world,
         sample_rate,
         plan,
@@ -1045,7 +1158,6 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
         mags,
         nyquist,
     );
-    times.lap(&mut t, "neighbour rows (all-gather)");
     Ok((local, times))
 }
 
@@ -1169,61 +1281,19 @@ fn odd_rows(recv: &[C32], split: &Split, mine: &[usize], bins: usize, mags: &mut
     );
 }
 
-/// The local spectrum with the rows bordering this rank's (every rank's
-/// boundary rows, from one all-gather) and the Nyquist bin (all-reduce).
+/// The local spectrum, with the Nyquist bin made known to every rank
+/// (one all-reduce).
 #[allow(clippy::too_many_arguments)]
-fn with_neighbours<W: Communicator>(
+fn local_spectrum<W: Communicator>(
     world: &W,
     sample_rate: u32,
     plan: &DistributedPlan,
     stride: usize,
     row_len: usize,
-    mut ids: Vec<usize>,
-    mut mags: Vec<f32>,
+    ids: Vec<usize>,
+    mags: Vec<f32>,
     nyquist: Option<f32>,
 ) -> LocalSpectrum {
-    let owned = ids.len();
-    let mut slot = vec![u32::MAX; stride];
-    for (i, &id) in ids.iter().enumerate() {
-        slot[id] = i as u32;
-    }
-    let here = |id: usize| slot[id] != u32::MAX;
-    let border: Vec<usize> = (0..owned)
-        .filter(|&i| {
-            let id = ids[i];
-            !here((id + stride - 1) % stride) || !here((id + 1) % stride)
-        })
-        .collect();
-    let send_ids: Vec<u64> = border.iter().map(|&i| ids[i] as u64).collect();
-    let send_mags: Vec<f32> = border
-        .iter()
-        .flat_map(|&i| mags[i * row_len..(i + 1) * row_len].iter().copied())
-        .collect();
-    let size = world.size() as usize;
-    let mut counts = vec![0i32; size];
-    world.all_gather_into(&(send_ids.len() as i32), &mut counts[..]);
-    let displs = displacements(&counts);
-    let total: usize = counts.iter().map(|&c| c as usize).sum();
-    let mut all_ids = vec![0u64; total];
-    world.all_gather_varcount_into(
-        &send_ids[..],
-        &mut PartitionMut::new(&mut all_ids[..], &counts[..], &displs[..]),
-    );
-    let mcounts: Vec<i32> = counts.iter().map(|&c| c * row_len as i32).collect();
-    let mdispls = displacements(&mcounts);
-    let mut all_mags = vec![0f32; total * row_len];
-    world.all_gather_varcount_into(
-        &send_mags[..],
-        &mut PartitionMut::new(&mut all_mags[..], &mcounts[..], &mdispls[..]),
-    );
-    for (i, &id) in all_ids.iter().enumerate() {
-        let id = id as usize;
-        if slot[id] == u32::MAX {
-            slot[id] = ids.len() as u32;
-            ids.push(id);
-            mags.extend_from_slice(&all_mags[i * row_len..(i + 1) * row_len]);
-        }
-    }
     let nyquist = if matches!(plan.method, Method::Packed(_)) {
         let mine = nyquist.unwrap_or(f32::NEG_INFINITY);
         let mut top = f32::NEG_INFINITY;
@@ -1232,15 +1302,26 @@ fn with_neighbours<W: Communicator>(
     } else {
         None
     };
+    let owners = (0..plan.ranks)
+        .map(|q| {
+            let mut rows = if plan.is_bluestein() {
+                plan.cols[q].clone().collect()
+            } else {
+                plan.rows[q].clone()
+            };
+            rows.sort_unstable();
+            rows
+        })
+        .collect();
     LocalSpectrum {
         bin_hz: f64::from(sample_rate) / plan.signal_len as f64,
         bins: plan.bins(),
         stride,
         row_len,
-        owned,
         ids,
-        slot,
         mags,
+        owners,
+        me: world.rank() as usize,
         nyquist,
     }
 }

@@ -66,17 +66,22 @@ impl Twiddles {
     }
 }
 
-/// Rows of the first pass gathered per task. Each column c of a task reads
-/// `ROWS` consecutive samples (a contiguous run of the source, prefetched),
-/// and ROWS rows of n1 ≈ 11,000 complex numbers (≈ 23 MB at the book's
-/// size) mostly stay in the last-level cache for their FFTs and the
-/// transpose. 64, 128, 256 and 512 were measured (CPU time of fft-06 on
-/// the book-size file): 256 was the cheapest, by ≈ 5–10 %.
-const ROWS: usize = 256;
+/// Columns r gathered per task in a column pass: each column c of the
+/// source is read as one run of COLS consecutive complex numbers (512
+/// bytes of a loaded signal), every run in another page, so the run must be
+/// long enough to be worth its TLB miss and memory latency; the task's
+/// COLS rows of n1 ≈ 11,000 (≈ 5.8 MB at the book's size) stay in the
+/// last-level cache. Measured on the book-size file (CPU time of pass 1,
+/// alternating runs on a loaded machine): 64 cost ≈ 15–20 % less than 16
+/// or 32 and than 128; the first version's 256 (23 MB blocks, spilled to
+/// memory) cost ≈ 1.5× more.
+const COLS: usize = 64;
 /// Rows k1 per task in the last pass (plus as many partner rows n1 − k1).
 const BLOCK: usize = 16;
+/// Columns k2 ahead of the one written whose output lines are prefetched.
+const OUT_AHEAD: usize = 4;
 /// Columns k2 written together in the last pass.
-const K2_CHUNK: usize = 512;
+const K2_CHUNK: usize = 256;
 /// The longest row FFT a split may use; longer factors go to Bluestein.
 pub(crate) const MAX_ROW: usize = 1 << 17;
 /// Below this many complex points any split will do (even 1 × M: one
@@ -90,16 +95,25 @@ pub type Steps = Vec<(&'static str, Duration)>;
 pub(crate) struct Split {
     pub(crate) n1: usize,
     pub(crate) n2: usize,
+    /// The matrix after pass 1 in blocks of COLS columns (see
+    /// [`Split::at`]) instead of rows of n2.
+    blocked: bool,
     pub(crate) fft1: Arc<dyn Fft<f32>>,
     pub(crate) fft2: Arc<dyn Fft<f32>>,
     pub(crate) tw: Twiddles,
 }
 
 impl Split {
+    /// A split whose matrix after pass 1 is row-major (k1·n2 + r).
     pub(crate) fn new(n1: usize, n2: usize, planner: &mut FftPlanner<f32>) -> Split {
+        Self::with_layout(n1, n2, false, planner)
+    }
+
+    fn with_layout(n1: usize, n2: usize, blocked: bool, planner: &mut FftPlanner<f32>) -> Split {
         Split {
             n1,
             n2,
+            blocked,
             fft1: planner.plan_fft_forward(n1),
             fft2: planner.plan_fft_forward(n2),
             tw: Twiddles::new(n1 * n2),
@@ -108,6 +122,43 @@ impl Split {
 
     pub(crate) fn len(&self) -> usize {
         self.n1 * self.n2
+    }
+
+    /// Complex numbers the matrix after pass 1 takes.
+    fn matrix_len(&self) -> usize {
+        if self.blocked {
+            self.n2.div_ceil(COLS) * COLS * self.n1
+        } else {
+            self.len()
+        }
+    }
+
+    /// Where element (k1, r) of the matrix after pass 1 is. Row-major
+    /// (k1·n2 + r), or blocked: block q = r / COLS holds columns
+    /// qCOLS..(q+1)COLS of every row, row after row, so pass 1 writes each
+    /// block as one contiguous run (fresh pages filled at once, few TLB
+    /// misses) and pass 2 reads BLOCK consecutive rows as runs of
+    /// BLOCK·COLS numbers.
+    #[inline]
+    fn at(&self, k1: usize, r: usize) -> usize {
+        if self.blocked {
+            ((r / COLS) * self.n1 + k1) * COLS + r % COLS
+        } else {
+            k1 * self.n2 + r
+        }
+    }
+
+    /// Copies row k1 of the matrix after pass 1 (n2 numbers) into `out`.
+    fn read_row(&self, c: &[Complex<f32>], k1: usize, out: &mut [Complex<f32>]) {
+        let n2 = self.n2;
+        if self.blocked {
+            for (q, o) in out[..n2].chunks_mut(COLS).enumerate() {
+                let p = self.at(k1, q * COLS);
+                o.copy_from_slice(&c[p..p + o.len()]);
+            }
+        } else {
+            out[..n2].copy_from_slice(&c[k1 * n2..(k1 + 1) * n2]);
+        }
     }
 }
 
@@ -239,7 +290,7 @@ impl ExactPlan {
         };
         let mut planner = FftPlanner::<f32>::new();
         let method = match direct_split(m).filter(|_| !force_bluestein) {
-            Some((n1, n2)) => Method::Direct(Split::new(n1, n2, &mut planner)),
+            Some((n1, n2)) => Method::Direct(Split::with_layout(n1, n2, true, &mut planner)),
             None => {
                 let needed = match packing {
                     Packing::Pairs => m,
@@ -374,6 +425,22 @@ impl<T> Scatter<T> {
         // SAFETY: in bounds (checked above); exclusive by the caller's contract.
         unsafe { self.0.add(i).write(value) }
     }
+
+    /// Asks for the cache line of position `i` in order to write it soon
+    /// (x86-64 `prefetchw`; nothing elsewhere, or when `i` is outside).
+    #[inline]
+    fn prefetch_write(&self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if i < self.1 {
+            use std::arch::x86_64::{_MM_HINT_ET0, _mm_prefetch};
+            // SAFETY: SSE is part of the x86-64 baseline; a prefetch only
+            // hints (reads and writes nothing, never faults), and the
+            // address is inside the matrix.
+            unsafe { _mm_prefetch::<_MM_HINT_ET0>(self.0.wrapping_add(i).cast()) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = i;
+    }
 }
 
 pub(crate) fn to_f32(w: Complex<f64>) -> Complex<f32> {
@@ -390,100 +457,239 @@ pub(crate) fn square_mod(n: usize, modulus: usize) -> usize {
     ((n as u128 * n as u128) % modulus as u128) as usize
 }
 
+/// n² mod `modulus` for n = start, start + 1, …, without a division per
+/// step: (n + 1)² = n² + (2n + 1).
+struct Squares {
+    e: usize,
+    inc: usize,
+    modulus: usize,
+}
+
+impl Squares {
+    fn from(start: usize, modulus: usize) -> Squares {
+        Squares {
+            e: square_mod(start, modulus),
+            inc: ((2 * start as u128 + 1) % modulus as u128) as usize,
+            modulus,
+        }
+    }
+
+    /// The current n² mod `modulus`, then steps to n + 1.
+    #[inline]
+    fn next(&mut self) -> usize {
+        let e = self.e;
+        self.e += self.inc;
+        if self.e >= self.modulus {
+            self.e -= self.modulus;
+        }
+        self.inc += 2;
+        if self.inc >= self.modulus {
+            self.inc -= self.modulus;
+        }
+        e
+    }
+}
+
 /// Writes z\[n\] for n in `start..start + out.len()` (all < M), read from
-/// `source` as `packing` says. `tmp` holds at least 2 × out.len() floats.
-pub(crate) fn fill_packed<S: MonoSource>(
-    source: &S,
-    packing: Packing,
-    start: usize,
-    out: &mut [Complex<f32>],
-    tmp: &mut [f32],
-) {
-    let t = out.len();
-    if t == 0 {
+/// `source` as `packing` says.
+fn fill_run<S: MonoSource>(source: &S, packing: Packing, start: usize, out: &mut [Complex<f32>]) {
+    if out.is_empty() {
         return; // (and never ask the source for a start past its end)
     }
     match packing {
-        Packing::Pairs => {
-            source.fill(2 * start, &mut tmp[..2 * t]);
-            for (o, p) in out.iter_mut().zip(tmp.chunks_exact(2)) {
-                *o = Complex::new(p[0], p[1]);
-            }
-        }
+        // Complex<f32> is two f32s, re then im: the pairs land in place.
+        Packing::Pairs => source.fill(2 * start, bytemuck::cast_slice_mut(out)),
         Packing::Real => {
-            source.fill(start, &mut tmp[..t]);
-            for (o, &x) in out.iter_mut().zip(&tmp[..t]) {
-                *o = Complex::new(x, 0.0);
+            let mut tmp = [0f32; COLS];
+            for (i, part) in out.chunks_mut(COLS).enumerate() {
+                let t = part.len();
+                source.fill(start + i * COLS, &mut tmp[..t]);
+                for (o, &x) in part.iter_mut().zip(&tmp[..t]) {
+                    *o = Complex::new(x, 0.0);
+                }
             }
         }
     }
 }
 
-/// Pass 1 of the six-step over `split`: for each block of rows r, gather
-/// a\[n2·c + r\] (c < n1) with `fill(n, run)` (a run of consecutive n),
-/// FFT each row (length n1) in cache, multiply by W_L^(r·k1) and write the
-/// transpose into `c`: c\[k1·n2 + r\].
-fn pass1<F>(c: &mut [Complex<f32>], split: &Split, fill: F)
+/// [`fill_run`] for callers with a scratch buffer of their own (the MPI
+/// version's pass 1); `tmp` is not needed any more.
+#[cfg(feature = "mpi")]
+pub(crate) fn fill_packed<S: MonoSource>(
+    source: &S,
+    packing: Packing,
+    start: usize,
+    out: &mut [Complex<f32>],
+    _tmp: &mut [f32],
+) {
+    fill_run(source, packing, start, out);
+}
+
+/// [`MonoSource::prefetch`] of what `fill_run(.., start, len)` reads.
+fn prefetch_packed<S: MonoSource>(source: &S, packing: Packing, start: usize, len: usize) {
+    match packing {
+        Packing::Pairs => source.prefetch(2 * start, 2 * len),
+        Packing::Real => source.prefetch(start, len),
+    }
+}
+
+/// W^(r·k) for the row of column r, k = 64a + b: W^(64ra) · W^(rb), both
+/// from the f64 tables, multiplied into `row` (conjugated with `conj`).
+fn twiddle_row(row: &mut [Complex<f32>], r: usize, tw: &Twiddles, m: usize, conj: bool) {
+    let c = |w: Complex<f64>| if conj { to_f32(w.conj()) } else { to_f32(w) };
+    let lo: [Complex<f32>; 64] = std::array::from_fn(|b| c(tw.get64(r * b % m)));
+    for (a, chunk) in row.chunks_mut(64).enumerate() {
+        let hi = c(tw.get64(r * 64 * a % m));
+        for (v, l) in chunk.iter_mut().zip(&lo) {
+            *v *= hi * l;
+        }
+    }
+}
+
+/// When a column pass multiplies by the twiddle factors W_L^(r·k1).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Twist {
+    /// After the FFT (forward six-step).
+    After,
+    /// Conjugated, before the FFT (the inverse six-step's columns).
+    ConjBefore,
+}
+
+/// The column pass of a six-step over `split`: for each block of COLS
+/// columns r0..r0 + t, `gather(r0, t, rows)` fills `rows[j·n1 + c]` with
+/// column r0 + j, the t rows of n1 are transformed by `fft` in cache and
+/// multiplied by the twiddle factors as `twist` says, and
+/// `scatter(r0, t, rows)` writes them out. Blocks run in parallel; each
+/// calls its closures for its own columns only.
+fn column_pass<G, S>(split: &Split, fft: &Arc<dyn Fft<f32>>, twist: Twist, gather: G, scatter: S)
 where
-    F: Fn(usize, &mut [Complex<f32>], &mut Vec<f32>) + Sync,
+    G: Fn(usize, usize, &mut [Complex<f32>]) + Sync,
+    S: Fn(usize, usize, &[Complex<f32>]) + Sync,
 {
-    let (n1, n2, m) = (split.n1, split.n2, split.len());
-    let out = Scatter(c.as_mut_ptr(), c.len());
-    let (fft1, tw) = (&split.fft1, &split.tw);
-    (0..n2.div_ceil(ROWS)).into_par_iter().for_each_init(
+    let (n1, n2, l) = (split.n1, split.n2, split.len());
+    let tw = &split.tw;
+    (0..n2.div_ceil(COLS)).into_par_iter().for_each_init(
         || {
             (
-                vec![Complex::<f32>::default(); ROWS * n1],
-                vec![Complex::<f32>::default(); fft1.get_inplace_scratch_len()],
-                vec![Complex::<f32>::default(); ROWS],
-                vec![0f32; 2 * ROWS],
+                vec![Complex::<f32>::default(); COLS * n1],
+                vec![Complex::<f32>::default(); fft.get_inplace_scratch_len()],
             )
         },
-        |(rows, scratch, run, tmp), q| {
-            let r0 = q * ROWS;
-            let t = ROWS.min(n2 - r0);
+        |(rows, scratch), q| {
+            let r0 = q * COLS;
+            let t = COLS.min(n2 - r0);
+            let rows = &mut rows[..t * n1];
+            gather(r0, t, rows);
+            let apply = |rows: &mut [Complex<f32>], conj| {
+                for (j, row) in rows.chunks_exact_mut(n1).enumerate() {
+                    twiddle_row(row, r0 + j, tw, l, conj);
+                }
+            };
+            if twist == Twist::ConjBefore {
+                apply(rows, true);
+            }
+            fft.process_with_scratch(rows, scratch);
+            if twist == Twist::After {
+                apply(rows, false);
+            }
+            scatter(r0, t, rows);
+        },
+    );
+}
+
+/// Columns ahead of the one being read whose runs are prefetched.
+const AHEAD: usize = 4;
+
+/// Copies `src` into `dst` (same length). On x86-64, a run of whole
+/// 64-byte-aligned cache lines is written with non-temporal stores: the
+/// lines go to memory without first being read into the cache (a plain
+/// store reads each line before writing it: twice the traffic). The caller
+/// ends its writes with [`fence`].
+#[inline]
+fn write_run(dst: &mut [Complex<f32>], src: &[Complex<f32>]) {
+    #[cfg(target_arch = "x86_64")]
+    if dst.len() == src.len() && dst.len() % 8 == 0 && (dst.as_ptr() as usize) % 64 == 0 {
+        use std::arch::x86_64::{_mm_set_ps, _mm_stream_ps};
+        for (d, s) in dst.chunks_exact_mut(2).zip(src.chunks_exact(2)) {
+            // SAFETY: SSE is part of the x86-64 baseline (always present).
+            // `d` is two complex numbers (16 writable bytes of `dst`, which
+            // we borrow mutably), 16-byte aligned: `dst` starts on a
+            // 64-byte boundary and `d` a multiple of 16 bytes after it.
+            unsafe {
+                let v = _mm_set_ps(s[1].im, s[1].re, s[0].im, s[0].re);
+                _mm_stream_ps(d.as_mut_ptr().cast(), v);
+            }
+        }
+        return;
+    }
+    dst.copy_from_slice(src);
+}
+
+/// Orders the non-temporal stores of [`write_run`] before whatever follows
+/// (they are weakly ordered); nothing on other targets.
+fn fence() {
+    // SAFETY: SSE is part of the x86-64 baseline; a fence has no operands.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::x86_64::_mm_sfence();
+    }
+}
+
+/// Pass 1 of the six-step over `split`: column r of the matrix is
+/// a\[n2·c + r\] (c < n1), read in runs of consecutive n with
+/// `fill(n, run)` (`prefetch(n, len)` announces a run a few columns
+/// ahead); the columns' FFTs (length n1) times W_L^(r·k1) are written into
+/// `c` at `split.at(k1, r)`.
+fn pass1<F, P>(c: &mut [Complex<f32>], split: &Split, fill: F, prefetch: P)
+where
+    F: Fn(usize, &mut [Complex<f32>]) + Sync,
+    P: Fn(usize, usize) + Sync,
+{
+    let (n1, n2) = (split.n1, split.n2);
+    assert!(c.len() >= split.matrix_len(), "the matrix fits");
+    let out = Scatter(c.as_mut_ptr(), c.len());
+    column_pass(
+        split,
+        &split.fft1,
+        Twist::After,
+        |r0, t, rows| {
+            let mut run = [Complex::<f32>::default(); COLS];
+            for col in 0..AHEAD.min(n1) {
+                prefetch(n2 * col + r0, t);
+            }
             for col in 0..n1 {
-                fill(n2 * col + r0, &mut run[..t], tmp);
+                if col + AHEAD < n1 {
+                    prefetch(n2 * (col + AHEAD) + r0, t);
+                }
+                fill(n2 * col + r0, &mut run[..t]);
                 for (j, v) in run[..t].iter().enumerate() {
                     rows[j * n1 + col] = *v;
                 }
             }
-            fft1.process_with_scratch(&mut rows[..t * n1], scratch);
-            // Tiles of 8 values of k1 (one cache line of a row) × t rows:
-            // each line of `rows` is read once, each row of c gets a run of t.
-            // small[j][u] = W^((r0 + j)·u) for u < 8; the base W^((r0 + j)·k0)
-            // advances by W^((r0 + j)·8) per tile (f64, re-seeded every 1024
-            // columns). Two f32 products per element.
-            let small: Vec<[Complex<f32>; 8]> = (0..t)
-                .map(|j| std::array::from_fn(|u| to_f32(tw.get64((r0 + j) * u % m))))
-                .collect();
-            let steps: Vec<Complex<f64>> = (0..t).map(|j| tw.get64((r0 + j) * 8 % m)).collect();
-            let mut w = vec![Complex::<f64>::new(1.0, 0.0); t];
-            for k0 in (0..n1).step_by(8) {
-                let width = 8.min(n1 - k0);
-                if k0 % 1024 == 0 {
-                    for (j, wj) in w.iter_mut().enumerate() {
-                        *wj = tw.get64((r0 + j) * k0);
+        },
+        |r0, t, rows| {
+            if split.blocked {
+                // SAFETY: block r0 / COLS of the matrix is this task's
+                // alone, and nothing reads `c` during the pass.
+                let dst = unsafe { out.run(split.at(0, r0), n1 * COLS) };
+                for (k1, d) in dst.chunks_exact_mut(COLS).enumerate() {
+                    for (j, v) in d[..t].iter_mut().enumerate() {
+                        *v = rows[j * n1 + k1];
                     }
                 }
-                // SAFETY: task q alone writes columns r0..r0 + t of every
-                // row of c; nothing reads c during this pass. The `width`
-                // runs are in different rows.
-                let dst: [&mut [Complex<f32>]; 8] = std::array::from_fn(|u| unsafe {
-                    out.run(
-                        (k0 + u.min(width - 1)) * n2 + r0,
-                        if u < width { t } else { 0 },
-                    )
-                });
-                for j in 0..t {
-                    let src = &rows[j * n1 + k0..j * n1 + k0 + width];
-                    let base = to_f32(w[j]);
-                    for (u, v) in src.iter().enumerate() {
-                        dst[u][j] = v * (base * small[j][u]);
-                    }
-                    w[j] *= steps[j];
-                }
+                return;
             }
+            let mut run = [Complex::<f32>::default(); COLS];
+            for k1 in 0..n1 {
+                for (j, v) in run[..t].iter_mut().enumerate() {
+                    *v = rows[j * n1 + k1];
+                }
+                // SAFETY: the columns r0..r0 + t are this task's alone,
+                // and nothing reads `c` during the pass.
+                let dst = unsafe { out.run(split.at(k1, r0), t) };
+                write_run(dst, &run[..t]);
+            }
+            fence();
         },
     );
 }
@@ -569,7 +775,17 @@ fn store<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<Store, Error> {
             v.resize(len.max(v.len()), 0.0);
             Store::Vec(v)
         }
-        None => Store::Buffer(plan.buffer(len * 4)?),
+        None => {
+            let mut b = plan.buffer(len * 4)?;
+            // Fault the fresh pages in now, in order and on every core:
+            // pass 2 writes them in short runs far apart, and a page fault
+            // in that loop stalls the whole run (measured: ≈ 0.1 s less
+            // wall time at the book's size).
+            b.floats_mut()
+                .par_chunks_mut(1 << 20)
+                .for_each(|c| c.iter_mut().step_by(1024).for_each(|x| *x = 0.0));
+            Store::Buffer(b)
+        }
     })
 }
 
@@ -586,34 +802,46 @@ fn direct<S: MonoSource>(
     split: &Split,
 ) -> Result<(Steps, Store), Error> {
     let mut laps = Laps::new();
-    let m = plan.m;
-    let mut c_buf = plan.buffer(m * 8)?;
-    pass1(c_buf.complex_mut(), split, |n, run, tmp| {
-        fill_packed(&source, plan.packing, n, run, tmp);
-    });
+    let mut c_buf = plan.buffer(split.matrix_len() * 8)?;
+    pass1(
+        c_buf.complex_mut(),
+        split,
+        |n, run| fill_run(&source, plan.packing, n, run),
+        |n, len| prefetch_packed(&source, plan.packing, n, len),
+    );
     let mut store = store(source, plan)?;
     laps.lap("read + mix + FFT n1 + twiddle + transpose");
     let len = plan.bins();
     let mags = mags_of(&mut store, len);
-    let c = &c_buf.complex()[..m];
     match plan.packing {
-        Packing::Pairs => untangle_rows(c, split, &plan.tw_n, mags),
-        Packing::Real => magnitude_rows(c, split, mags),
+        Packing::Pairs => untangle_rows(c_buf.complex(), split, &plan.tw_n, mags),
+        Packing::Real => magnitude_rows(c_buf.complex(), split, mags),
     }
     drop(c_buf);
     laps.lap("FFT n2 + untangle + magnitudes");
     Ok((laps.steps, store))
 }
 
-/// Pass 2 of the packed path (see [`exact`]): rows k1 with their partners,
-/// FFT n2, untangle, |X\[k\]| for k in 0..=M.
+/// Pass 2 of the packed path (see [`exact`]): rows k1 with their partners
+/// n1 − k1, FFT n2, untangle, |X\[k\]| for k in 0..=M.
+///
+/// The rows are copied into a block buffer (≈ 3 MB, cache-resident) and
+/// transformed there, so `c` is only read (an in-place FFT would write the
+/// whole matrix back to memory); W_N^k = W_N^(k1) · W_N^(n1·k2) comes from
+/// two small tables, and for each k2 the block's magnitudes are written
+/// together (a run of consecutive k1).
 fn untangle_rows(c: &[Complex<f32>], split: &Split, tw_n: &Twiddles, mags: &mut [f32]) {
     let (n1, n2) = (split.n1, split.n2);
     let m = n1 * n2;
+    assert!(
+        c.len() >= split.matrix_len() && mags.len() > m,
+        "the matrices fit"
+    );
     let out = Scatter(mags.as_mut_ptr(), mags.len());
     let fft2 = &split.fft2;
     let half = n1 / 2;
-    let step = tw_n.get64(n1);
+    let w1: Vec<Complex<f32>> = (0..n1).map(|k1| to_f32(tw_n.get64(k1))).collect();
+    let w2: Vec<Complex<f32>> = (0..n2).map(|k2| to_f32(tw_n.get64(n1 * k2))).collect();
     (0..=half)
         .step_by(BLOCK)
         .collect::<Vec<_>>()
@@ -625,69 +853,100 @@ fn untangle_rows(c: &[Complex<f32>], split: &Split, tw_n: &Twiddles, mags: &mut 
                     vec![Complex::<f32>::default(); fft2.get_inplace_scratch_len()],
                 )
             },
-            |(rows, scratch), a| {
-                let lower: Vec<usize> = (a..(a + BLOCK).min(half + 1)).collect();
-                let mut set = lower.clone();
-                for &k1 in &lower {
-                    let p = (n1 - k1) % n1;
-                    if p > half {
-                        set.push(p);
-                    }
-                }
+            |(buf, scratch), a| {
+                // Rows a..b (lower) and their partners n1 − k1 > n1/2
+                // (upper, in decreasing order: their outputs are
+                // consecutive too). Rows 0 and n1/2 (n1 even) are their
+                // own partners.
+                let b = (a + BLOCK).min(half + 1);
+                let upper: Vec<usize> = (a..b)
+                    .map(|k1| n1 - k1)
+                    .filter(|&p| p > half && p < n1)
+                    .collect();
+                let nl = b - a;
+                let set: Vec<usize> = (a..b).chain(upper.iter().copied()).collect();
                 for (i, &k1) in set.iter().enumerate() {
-                    rows[i * n2..(i + 1) * n2].copy_from_slice(&c[k1 * n2..(k1 + 1) * n2]);
+                    split.read_row(c, k1, &mut buf[i * n2..(i + 1) * n2]);
                 }
-                let used = &mut rows[..set.len() * n2];
-                fft2.process_with_scratch(used, scratch);
+                let rows = &mut buf[..set.len() * n2];
+                fft2.process_with_scratch(rows, scratch);
+                let rows = &*rows;
+                let row = |i: usize| &rows[i * n2..(i + 1) * n2];
                 if a == 0 {
                     // The Nyquist bin X[M] = Re Z[0] − Im Z[0].
-                    let z0 = used[0];
+                    let z0 = rows[0];
                     // SAFETY: position M is written by the task of k1 = 0 only.
                     unsafe { out.write(m, (z0.re - z0.im).abs()) };
                 }
-                let slot = |k1: usize| set.iter().position(|&x| x == k1).expect("closed set");
-                let partner: Vec<usize> = set.iter().map(|&k1| slot((n1 - k1) % n1)).collect();
-                let mut w: Vec<Complex<f64>> = set.iter().map(|&k1| tw_n.get64(k1)).collect();
-                // Columns in chunks, so the output lines being filled (one
-                // per k2 for the lower rows, one for the partners) stay in cache.
+                // The slot of the partner of each row of `set`.
+                let partner: Vec<usize> = set
+                    .iter()
+                    .map(|&k1| {
+                        let p = (n1 - k1) % n1;
+                        set.iter().position(|&x| x == p).expect("closed set")
+                    })
+                    .collect();
+                let x_of = |i: usize, k2: usize, w: Complex<f32>| {
+                    let k1 = set[i];
+                    let z = row(i)[k2];
+                    let zp = if k1 == 0 {
+                        row(i)[(n2 - k2) % n2]
+                    } else {
+                        row(partner[i])[n2 - 1 - k2]
+                    }
+                    .conj();
+                    let sum = z + zp;
+                    let wd = w * (z - zp);
+                    0.5 * magnitude(Complex::new(sum.re + wd.im, sum.im - wd.re))
+                };
+                // A tile of K2_CHUNK columns: computed row by row (each row
+                // read in order), written column by column.
+                let nu = upper.len();
+                let mut tile = [[0f32; 2 * BLOCK]; K2_CHUNK];
                 for k2_first in (0..n2).step_by(K2_CHUNK) {
                     let k2_end = (k2_first + K2_CHUNK).min(n2);
-                    for (i, &k1) in set.iter().enumerate() {
-                        let row = &used[i * n2..(i + 1) * n2];
-                        let prow = &used[partner[i] * n2..(partner[i] + 1) * n2];
-                        let mut wi = if k2_first % 1024 == 0 {
-                            tw_n.get64(k1 + n1 * k2_first)
-                        } else {
-                            w[i]
-                        };
-                        for k2 in k2_first..k2_end {
-                            let z = row[k2];
-                            let zp = if k1 == 0 {
-                                row[(n2 - k2) % n2]
-                            } else {
-                                prow[n2 - 1 - k2]
-                            }
-                            .conj();
-                            let sum = z + zp;
-                            let wd = to_f32(wi) * (z - zp);
-                            wi *= step;
-                            let x = 0.5 * magnitude(Complex::new(sum.re + wd.im, sum.im - wd.re));
-                            // SAFETY: k1 belongs to this task's set only, so
-                            // position k1 + n1·k2 is written by this task
-                            // alone; nothing reads the magnitudes meanwhile.
-                            unsafe { out.write(k1 + n1 * k2, x) };
+                    for i in 0..nl + nu {
+                        // Lower rows in columns 0..nl; upper rows (k1
+                        // decreasing with i) in BLOCK.. in increasing k1.
+                        let col = if i < nl { i } else { BLOCK + nl + nu - 1 - i };
+                        let w = w1[set[i]];
+                        for (t, k2) in tile.iter_mut().zip(k2_first..k2_end) {
+                            t[col] = x_of(i, k2, w * w2[k2]);
                         }
-                        w[i] = wi;
+                    }
+                    for (t, k2) in tile.iter().zip(k2_first..k2_end) {
+                        let base = n1 * k2;
+                        // The lines of a few columns ahead: each run is in
+                        // another page, so its miss is worth starting early.
+                        let ahead = base + n1 * OUT_AHEAD;
+                        out.prefetch_write(a + ahead);
+                        out.prefetch_write(a + nl - 1 + ahead);
+                        if let Some(&lo) = upper.last() {
+                            out.prefetch_write(lo + ahead);
+                            out.prefetch_write(lo + nu - 1 + ahead);
+                        }
+                        // SAFETY: rows k1 in a..b and upper[..] are this
+                        // task's only, so positions k1 + n1·k2 for them are
+                        // written by it alone; nothing reads the magnitudes
+                        // meanwhile.
+                        unsafe { out.run(a + base, nl) }.copy_from_slice(&t[..nl]);
+                        if let Some(&lo) = upper.last() {
+                            // SAFETY: as above (rows lo..lo + nu).
+                            unsafe { out.run(lo + base, nu) }
+                                .copy_from_slice(&t[BLOCK..BLOCK + nu]);
+                        }
                     }
                 }
             },
         );
 }
 
-/// Pass 2 of the odd-length path: rows k1, FFT n2, |Z\[k\]| for k ≤ N/2.
+/// Pass 2 of the odd-length path: rows k1, FFT n2 in place, |Z\[k\]| for
+/// k ≤ N/2.
 fn magnitude_rows(c: &[Complex<f32>], split: &Split, mags: &mut [f32]) {
     let (n1, n2) = (split.n1, split.n2);
     let len = mags.len();
+    assert!(c.len() >= split.matrix_len(), "the matrix fits");
     let out = Scatter(mags.as_mut_ptr(), len);
     let fft2 = &split.fft2;
     (0..n1)
@@ -701,21 +960,33 @@ fn magnitude_rows(c: &[Complex<f32>], split: &Split, mags: &mut [f32]) {
                     vec![Complex::<f32>::default(); fft2.get_inplace_scratch_len()],
                 )
             },
-            |(rows, scratch), a| {
+            |(buf, scratch), a| {
                 let b = (a + BLOCK).min(n1);
-                let used = &mut rows[..(b - a) * n2];
-                used.copy_from_slice(&c[a * n2..b * n2]);
-                fft2.process_with_scratch(used, scratch);
-                for (i, row) in used.chunks_exact(n2).enumerate() {
-                    let k1 = a + i;
-                    for (k2, z) in row.iter().enumerate() {
-                        let k = k1 + n1 * k2;
-                        if k >= len {
-                            break;
+                let nb = b - a;
+                for (i, k1) in (a..b).enumerate() {
+                    split.read_row(c, k1, &mut buf[i * n2..(i + 1) * n2]);
+                }
+                let rows = &mut buf[..nb * n2];
+                fft2.process_with_scratch(rows, scratch);
+                let mut tile = [[0f32; BLOCK]; K2_CHUNK];
+                for k2_first in (0..n2).step_by(K2_CHUNK) {
+                    let k2_end = (k2_first + K2_CHUNK).min(n2);
+                    for (i, row) in rows.chunks_exact(n2).enumerate() {
+                        for (t, z) in tile.iter_mut().zip(&row[k2_first..k2_end]) {
+                            t[i] = magnitude(*z);
                         }
+                    }
+                    for (t, k2) in tile.iter().zip(k2_first..k2_end) {
+                        let k = a + n1 * k2;
+                        out.prefetch_write(k + n1 * OUT_AHEAD);
+                        out.prefetch_write(k + nb - 1 + n1 * OUT_AHEAD);
+                        if k >= len {
+                            return;
+                        }
+                        let w = nb.min(len - k);
                         // SAFETY: rows a..b belong to this task alone, so
-                        // position k1 + n1·k2 is written only here.
-                        unsafe { out.write(k, magnitude(*z)) };
+                        // positions k1 + n1·k2 for them are written only here.
+                        unsafe { out.run(k, w) }.copy_from_slice(&t[..w]);
                     }
                 }
             },
@@ -754,21 +1025,26 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
                 let scale = 1.0 / l as f64;
                 // b[j] = e^(iπj²/M) for j < K and for L − j < M; 0 between.
                 let upper = l - (m - 1);
-                pass1(kb.complex_mut(), split, |start, run, _| {
-                    for (i, o) in run.iter_mut().enumerate() {
-                        let j = start + i;
-                        let e = if j < *needed {
-                            Some(j)
-                        } else if j >= upper {
-                            Some(l - j)
-                        } else {
-                            None
-                        };
-                        *o = e.map_or(Complex::default(), |e| {
-                            to_f32(chirp.get64(square_mod(e, two_m)).conj() * scale)
-                        });
-                    }
-                });
+                pass1(
+                    kb.complex_mut(),
+                    split,
+                    |start, run| {
+                        for (i, o) in run.iter_mut().enumerate() {
+                            let j = start + i;
+                            let e = if j < *needed {
+                                Some(j)
+                            } else if j >= upper {
+                                Some(l - j)
+                            } else {
+                                None
+                            };
+                            *o = e.map_or(Complex::default(), |e| {
+                                to_f32(chirp.get64(square_mod(e, two_m)).conj() * scale)
+                            });
+                        }
+                    },
+                    |_, _| {},
+                );
                 let fft2 = &split.fft2;
                 kb.complex_mut().par_chunks_mut(BLOCK * n2).for_each_init(
                     || vec![Complex::default(); fft2.get_inplace_scratch_len()],
@@ -784,16 +1060,23 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
     let mut c_buf = plan.buffer(l * 8)?;
     // 1. a[n] = z[n]·e^(−iπn²/M), n < M; runs of consecutive n, the
     //    exponent n² mod 2M advanced exactly in integers.
-    pass1(c_buf.complex_mut(), split, |start, run, tmp| {
-        let have = m.saturating_sub(start).min(run.len());
-        fill_packed(&source, plan.packing, start, &mut run[..have], tmp);
-        let mut e = square_mod(start, two_m);
-        for (i, v) in run[..have].iter_mut().enumerate() {
-            *v *= to_f32(chirp.get64(e));
-            e = (e + (2 * (start + i) + 1) % two_m) % two_m;
-        }
-        run[have..].fill(Complex::default());
-    });
+    pass1(
+        c_buf.complex_mut(),
+        split,
+        |start, run| {
+            let have = m.saturating_sub(start).min(run.len());
+            fill_run(&source, plan.packing, start, &mut run[..have]);
+            let mut sq = Squares::from(start, two_m);
+            for v in &mut run[..have] {
+                *v *= to_f32(chirp.get64(sq.next()));
+            }
+            run[have..].fill(Complex::default());
+        },
+        |start, len| {
+            let have = m.saturating_sub(start).min(len);
+            prefetch_packed(&source, plan.packing, start, have);
+        },
+    );
     let mut store = store(source, plan)?;
     laps.lap("read + mix + chirp + FFT n1 + twiddle + transpose");
 
@@ -821,37 +1104,21 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
     //    y[n2·c + r] × e^(−iπn²/M) back into the same positions.
     let c = c_buf.complex_mut();
     let all = Scatter(c.as_mut_ptr(), l);
-    let tw = &split.tw;
-    (0..n2.div_ceil(ROWS)).into_par_iter().for_each_init(
-        || {
-            (
-                vec![Complex::<f32>::default(); ROWS * n1],
-                vec![Complex::<f32>::default(); inv1.get_inplace_scratch_len()],
-            )
-        },
-        |(rows, scratch), q| {
-            let r0 = q * ROWS;
-            let t = ROWS.min(n2 - r0);
+    column_pass(
+        split,
+        inv1,
+        Twist::ConjBefore,
+        |r0, t, rows| {
             for k1 in 0..n1 {
-                // SAFETY: task q alone reads and writes columns r0..r0 + t.
+                // SAFETY: the block of columns r0..r0 + t is this task's
+                // alone (it reads them here and writes them in `scatter`).
                 let src = unsafe { all.run(k1 * n2 + r0, t) };
                 for (j, v) in src.iter().enumerate() {
                     rows[j * n1 + k1] = *v;
                 }
             }
-            for (j, row) in rows[..t * n1].chunks_exact_mut(n1).enumerate() {
-                let r = r0 + j;
-                let step = tw.get64(r).conj();
-                let mut w = Complex::new(1.0, 0.0);
-                for (k1, v) in row.iter_mut().enumerate() {
-                    if k1 % 1024 == 0 {
-                        w = tw.get64(r * k1).conj();
-                    }
-                    *v *= to_f32(w);
-                    w *= step;
-                }
-            }
-            inv1.process_with_scratch(&mut rows[..t * n1], scratch);
+        },
+        |r0, t, rows| {
             for col in 0..n1 {
                 let start = n2 * col + r0;
                 if start >= *needed {
@@ -859,10 +1126,9 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
                 }
                 // SAFETY: as above, columns r0..r0 + t are this task's.
                 let dst = unsafe { all.run(start, t) };
-                let mut e = square_mod(start, two_m);
+                let mut sq = Squares::from(start, two_m);
                 for (j, d) in dst.iter_mut().enumerate() {
-                    *d = rows[j * n1 + col] * to_f32(chirp.get64(e));
-                    e = (e + (2 * (start + j) + 1) % two_m) % two_m;
+                    *d = rows[j * n1 + col] * to_f32(chirp.get64(sq.next()));
                 }
             }
         },

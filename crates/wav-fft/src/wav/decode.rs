@@ -71,6 +71,14 @@ impl<'a> Frames<'a> {
         }
     }
 
+    /// Prefetches the bytes of frames `start..start + len` (clamped).
+    pub(crate) fn prefetch(&self, start: usize, len: usize) {
+        let frames = self.frames();
+        let (a, b) = (start.min(frames), start.saturating_add(len).min(frames));
+        let block = self.block();
+        super::prefetch_bytes(&self.bytes[a * block..b * block]);
+    }
+
     fn mix(&self, src: &[u8], out: &mut [f32]) {
         let c = self.channels;
         if let Some(k) = self.pick {
