@@ -524,7 +524,9 @@ impl LocalSpectrum {
             }
         };
         let (send, recv) = region.split_at_mut(send_len);
-        let mags = self.mags();
+        // My magnitudes, and the free rest of their buffer (for `nat`).
+        let (mags, tail) = self.mags_buf.floats_mut().split_at_mut(self.mags_len);
+        let mags = &*mags;
         let mut rest = &mut send[..];
         const J: usize = 64;
         for (j, &count) in js.iter().zip(&send_counts) {
@@ -563,11 +565,11 @@ impl LocalSpectrum {
             })
             .collect();
         let jr = js[me].clone();
-        // In the send region when it fits (it is free now).
+        // In the free rest of the magnitudes' buffer when it fits.
         let nat_len = jr.len() * self.stride + 1;
         let mut nat_fresh = Vec::new();
-        let nat: &mut [f32] = if nat_len <= send.len() {
-            &mut send[..nat_len]
+        let nat: &mut [f32] = if nat_len <= tail.len() {
+            &mut tail[..nat_len]
         } else {
             nat_fresh = vec![0f32; nat_len];
             &mut nat_fresh[..]
