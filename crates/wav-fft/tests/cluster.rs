@@ -28,7 +28,7 @@ use common::Record;
 use proptest::prelude::*;
 use wav_fft::parallel::{self, ExactPlan};
 use wav_fft::spectrum::{FREQ_MAX, FREQ_MIN};
-use wav_fft::{Spectrum, generate, wav};
+use wav_fft::{Spectrum, book::generate, wav};
 
 /// The longest any one `mpirun` may take here before it is killed.
 const DEADLINE: Duration = Duration::from_secs(90);
@@ -170,9 +170,7 @@ fn error_lines(stderr: &str) -> Vec<&str> {
 fn exact_spectrum(path: &Path) -> Spectrum {
     let signal = wav::load_mono(path).unwrap();
     let plan = ExactPlan::new(signal.samples.len()).unwrap();
-    parallel::exact(signal.samples, signal.sample_rate, &plan)
-        .unwrap()
-        .0
+    parallel::exact(signal.samples, signal.sample_rate, &plan).unwrap()
 }
 
 /// Runs the program on `path` over `ranks` ranks and checks it against
@@ -210,10 +208,7 @@ fn check_file(path: &Path, ranks: usize) -> Record {
     let n = rec.metric_u64("fft_len").unwrap() as usize;
     assert_eq!(got.len(), reference.mags.len(), "{n}: bins");
     assert_eq!(got.len(), n / 2 + 1);
-    let got = Spectrum {
-        bin_hz: rec.metric_f64("bin_hz").unwrap(),
-        mags: got.into(),
-    };
+    let got = Spectrum::new(rec.metric_f64("bin_hz").unwrap(), got);
     // (JSON numbers come back within an ulp: serde_json's parser.)
     assert!(
         (got.bin_hz / reference.bin_hz - 1.0).abs() < 1e-12,
