@@ -143,7 +143,7 @@ fn run(world: &SimpleCommunicator) -> i32 {
 
     world.barrier();
     let t = Instant::now();
-    let (local, times) = match distributed::spectrum(world, &wav, fs, &plan) {
+    let (mut local, times) = match distributed::spectrum(world, &wav, fs, &plan) {
         Ok(r) => r,
         Err(e) => {
             eprintln!(
