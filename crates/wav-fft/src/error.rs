@@ -118,8 +118,8 @@ pub enum Error {
     /// A distributed computation (feature `mpi`) cannot be laid out over
     /// the job's ranks, e.g. a transfer larger than MPI's 32-bit counts.
     Cluster {
-        /// What is wrong, in words.
-        problem: String,
+        /// What is wrong.
+        problem: ClusterProblem,
     },
 }
 
@@ -290,6 +290,52 @@ impl fmt::Display for Unsupported {
             Unsupported::WriteBits { bits } => {
                 write!(f, "writing {bits}-bit samples (16 or 24 only)")
             }
+        }
+    }
+}
+
+/// Why a distributed computation cannot be laid out ([`Error::Cluster`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClusterProblem {
+    /// A job of zero ranks.
+    NoRanks,
+    /// One rank would exchange more complex numbers than MPI's 32-bit counts allow.
+    RankExchange {
+        /// The rank.
+        rank: usize,
+        /// Complex numbers it would exchange.
+        complex: usize,
+    },
+    /// A plan made for another number of ranks than the job has.
+    Ranks {
+        /// Ranks the plan is for.
+        planned: usize,
+        /// Ranks in the job.
+        job: usize,
+    },
+    /// One transfer of more values than MPI's 32-bit counts allow.
+    Transfer {
+        /// Values in the transfer.
+        values: usize,
+    },
+}
+
+impl fmt::Display for ClusterProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClusterProblem::NoRanks => write!(f, "a job needs at least one rank"),
+            ClusterProblem::RankExchange { rank, complex } => write!(
+                f,
+                "rank {rank} would exchange {complex} complex numbers, more than MPI's 32-bit counts allow: use more ranks"
+            ),
+            ClusterProblem::Ranks { planned, job } => {
+                write!(f, "the plan is for {planned} ranks, the job has {job}")
+            }
+            ClusterProblem::Transfer { values } => write!(
+                f,
+                "a transfer of {values} values exceeds MPI's 32-bit counts: use more ranks"
+            ),
         }
     }
 }

@@ -85,6 +85,7 @@ use super::exact::{
 };
 use crate::Error;
 use crate::buffer::Buffer;
+use crate::error::ClusterProblem;
 use crate::spectrum::{Peak, band_of, chunk_peaks, merge_peaks, peak_chunk, peak_separation};
 use crate::wav::MonoSource;
 
@@ -170,7 +171,7 @@ impl DistributedPlan {
         }
         if ranks == 0 {
             return Err(Error::Cluster {
-                problem: "a job needs at least one rank".into(),
+                problem: ClusterProblem::NoRanks,
             });
         }
         let mut planner = FftPlanner::<f32>::new();
@@ -238,10 +239,10 @@ impl DistributedPlan {
             let biggest = plan.buffer_len(p);
             if 2 * biggest > i32::MAX as usize {
                 return Err(Error::Cluster {
-                    problem: format!(
-                        "rank {p} would exchange {biggest} complex numbers, more than MPI's \
-                         32-bit counts allow: use more ranks"
-                    ),
+                    problem: ClusterProblem::RankExchange {
+                        rank: p,
+                        complex: biggest,
+                    },
                 });
             }
         }
@@ -817,7 +818,7 @@ fn complex_buffer(len: usize) -> Result<Buffer, Error> {
 /// MPI counts and displacements (in f32 values).
 fn counts(elems: &[usize]) -> Result<(Vec<i32>, Vec<i32>), Error> {
     let too_big = |n: usize| Error::Cluster {
-        problem: format!("a transfer of {n} values exceeds MPI's 32-bit counts: use more ranks"),
+        problem: ClusterProblem::Transfer { values: n },
     };
     let c: Vec<i32> = elems
         .iter()
@@ -990,11 +991,10 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
     }
     if world.size() as usize != plan.ranks {
         return Err(Error::Cluster {
-            problem: format!(
-                "the plan is for {} ranks, the job has {}",
-                plan.ranks,
-                world.size()
-            ),
+            problem: ClusterProblem::Ranks {
+                planned: plan.ranks,
+                job: world.size() as usize,
+            },
         });
     }
     let me = world.rank() as usize;
