@@ -15,7 +15,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use realfft::RealFftPlanner;
 use wav_fft::parallel::{self, ExactPlan};
 use wav_fft::spectrum::{self, FREQ_MAX, FREQ_MIN};
-use wav_fft::{generate, wav};
+use wav_fft::{book::generate, wav};
 
 fn signal(n: usize) -> Vec<f32> {
     (0..n)
@@ -30,7 +30,7 @@ fn fused(path: &Path) -> usize {
     let mapped = unsafe { wav::MappedWav::open(path) }.expect("the benchmark's WAV");
     let fs = mapped.info.sample_rate;
     let plan = ExactPlan::new(wav::MonoSource::len(&mapped)).expect("plan");
-    let (spec, _) = parallel::exact(mapped, fs, &plan).expect("exact");
+    let spec = parallel::exact(mapped, fs, &plan).expect("exact");
     spec.peaks(7, FREQ_MIN, FREQ_MAX).len()
 }
 

@@ -42,6 +42,31 @@ struct Cli {
     /// endian, bin k at byte 4k), the whole spectrum for comparison.
     #[arg(long, value_name = "PATH", hide = true)]
     dump_mags: Option<PathBuf>,
+    /// For tests: rank R dies (`R=crash`, SIGKILL) or stops answering
+    /// (`R=stall`) just before its part of the FFT, to show that the job
+    /// then ends (mpirun ends every rank; run with `mpirun --timeout` for
+    /// the stall) instead of hanging.
+    #[arg(long, value_name = "R=crash|stall", hide = true, value_parser = parse_fault)]
+    fault: Option<(i32, Fault)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    Crash,
+    Stall,
+}
+
+fn parse_fault(s: &str) -> Result<(i32, Fault), String> {
+    let (r, kind) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s}: expected RANK=crash or RANK=stall"))?;
+    let rank = r.parse().map_err(|_| format!("{r}: not a rank number"))?;
+    let kind = match kind {
+        "crash" => Fault::Crash,
+        "stall" => Fault::Stall,
+        other => return Err(format!("{other}: expected crash or stall")),
+    };
+    Ok((rank, kind))
 }
 
 /// Maps the input, or the error message for it.
@@ -142,8 +167,26 @@ fn run(world: &SimpleCommunicator) -> i32 {
     log.stage(format!("planned {} in {plan_s:.3} s", plan.describe()));
 
     world.barrier();
+    match cli.fault {
+        Some((r, Fault::Crash)) if r == rank => {
+            eprintln!(
+                "error: rank {rank} crashed on purpose (--fault {rank}=crash): an MPI job cannot \
+                 lose a rank, so mpirun ends every rank"
+            );
+            // SIGKILL, as a real crash would (Open MPI's own SIGABRT
+            // handler would print a backtrace per rank).
+            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+        }
+        Some((r, Fault::Stall)) if r == rank => {
+            // Never answers: only `mpirun --timeout` ends the job.
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            }
+        }
+        _ => {}
+    }
     let t = Instant::now();
-    let (local, times) = match distributed::spectrum(world, &wav, fs, &plan) {
+    let (mut local, times) = match distributed::spectrum(world, &wav, fs, &plan) {
         Ok(r) => r,
         Err(e) => {
             eprintln!(

@@ -10,7 +10,7 @@ use common::Record;
 use common::cli::OutputArgs;
 use indicatif::{ProgressBar, ProgressStyle};
 use support::cli::{BOOK_WAV, BoxError, QUICK_WAV};
-use wav_fft::generate;
+use wav_fft::book::generate;
 
 #[path = "fft-support/mod.rs"]
 mod support;

@@ -53,7 +53,7 @@ fn try_main() -> Result<(), BoxError> {
         let plot = cli::scaled_plot("Periodogram: one FFT of the whole signal", &psd);
         return cli::finish(&log, &cli.args, &psd.into_spectrum(), plot, rec);
     }
-    let (spec, times) = spectrum::realfft_spectrum(signal, info.sample_rate);
+    let (spec, times) = spectrum::realfft_spectrum_timed(signal, info.sample_rate);
     log.stage(format!(
         "FFT done (plan {:.3} s, execute {:.3} s, magnitudes {:.3} s)",
         s(times.plan),

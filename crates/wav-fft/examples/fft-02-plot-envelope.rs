@@ -41,7 +41,7 @@ fn try_main() -> Result<(), BoxError> {
     let signal = wav::mix_to_mono(&info, &bytes);
     drop(bytes);
     log.stage("mixed to mono");
-    let (spec, _) = spectrum::realfft_spectrum(signal, info.sample_rate);
+    let spec = spectrum::realfft_spectrum(signal, info.sample_rate);
     log.stage("FFT done");
     let mut rec = Record::new("fft-02-plot-envelope");
     cli::record_info(&mut rec, &path, &info);

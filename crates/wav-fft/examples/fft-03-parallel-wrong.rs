@@ -6,7 +6,7 @@ use clap::Parser;
 use common::Record;
 use support::cli::{self, BoxError, SpectrumArgs, s};
 use support::plot::PlotOptions;
-use wav_fft::{parallel, wav};
+use wav_fft::{book, wav};
 
 #[path = "fft-support/mod.rs"]
 mod support;
@@ -32,7 +32,7 @@ fn try_main() -> Result<(), BoxError> {
     log.stage(format!("loading {}", path.display()));
     let signal = wav::load_mono_with(&path, &cli.args.read_options())?;
     cli::log_info(&log, &signal.info);
-    let spec = parallel::contiguous_wrong(&signal.samples, signal.sample_rate, cli.parts)
+    let spec = book::contiguous_wrong(&signal.samples, signal.sample_rate, cli.parts)
         .map_err(cli::about(&path))?;
     let fft = log.elapsed();
     log.stage(format!(

@@ -7,7 +7,7 @@ use common::Record;
 use support::cli::{self, BoxError, SpectrumArgs, s};
 use support::plot::{PlotOptions, plot_stacked};
 use wav_fft::parallel::{self, ExactPlan};
-use wav_fft::wav;
+use wav_fft::{book, wav};
 
 #[path = "fft-support/mod.rs"]
 mod support;
@@ -39,7 +39,7 @@ fn try_main() -> Result<(), BoxError> {
     cli::log_info(&log, &signal.info);
     let fs = signal.sample_rate;
     let t = log.elapsed();
-    let r = parallel::strided(&signal.samples, fs, cli.parts).map_err(cli::about(&path))?;
+    let r = book::strided(&signal.samples, fs, cli.parts).map_err(cli::about(&path))?;
     let fft = log.elapsed() - t;
     log.stage(format!(
         "FFT of {} strided parts done ({} zero(s) padded)",
@@ -50,7 +50,7 @@ fn try_main() -> Result<(), BoxError> {
         "Nyquist: each part is sampled at {fs_part} Hz, so nothing above {:.1} Hz is seen; \
          a tone at f above it shows as a false peak at |f - m·{fs_part}| (e.g. 15001.7 Hz -> {:.1} Hz)",
         r.nyquist_hz,
-        parallel::alias_hz(15_001.7, fs_part)
+        book::alias_hz(15_001.7, fs_part)
     );
     let mut rec = Record::new("fft-04-parallel-strided");
     cli::record_info(&mut rec, &path, &signal.info);
@@ -65,8 +65,7 @@ fn try_main() -> Result<(), BoxError> {
     plot.marker = Some((r.nyquist_hz, format!("Nyquist {:.1} Hz", r.nyquist_hz)));
     if let Some(pair) = &cli.plot_with_exact {
         let plan = ExactPlan::new(signal.samples.len()).map_err(cli::about(&path))?;
-        let (full, _) =
-            parallel::exact(signal.samples.clone(), fs, &plan).map_err(cli::about(&path))?;
+        let full = parallel::exact(signal.samples.clone(), fs, &plan).map_err(cli::about(&path))?;
         let top = PlotOptions::new("Exact FFT of the whole signal: full band");
         plot_stacked(pair, &[(&full, &top), (&r.spectrum, &plot)])?;
         log.stage(format!(

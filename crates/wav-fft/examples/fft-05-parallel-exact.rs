@@ -65,7 +65,7 @@ fn try_main() -> Result<(), BoxError> {
     log.stage(format!("planned {} in {plan_s:.3} s", plan.describe()));
     let reference = cli
         .compare
-        .then(|| spectrum::realfft_spectrum(signal.samples.clone(), fs));
+        .then(|| spectrum::realfft_spectrum_timed(signal.samples.clone(), fs));
     if let Some((_, times)) = &reference {
         log.stage(format!(
             "single-thread realfft: plan {:.3} s, execute {:.3} s, magnitudes {:.3} s",
@@ -78,7 +78,8 @@ fn try_main() -> Result<(), BoxError> {
         rec.set("realfft_fft_s", s(times.execute + times.post));
     }
     let t = Instant::now();
-    let (spec, steps) = parallel::exact(signal.samples, fs, &plan).map_err(cli::about(&path))?;
+    let (spec, steps) =
+        parallel::exact_timed(signal.samples, fs, &plan).map_err(cli::about(&path))?;
     let exact_s = s(t.elapsed());
     for (name, d) in &steps {
         println!("  {name}: {:.3} s", s(*d));

@@ -50,7 +50,7 @@ fn try_main() -> Result<(), BoxError> {
     let plan_s = s(t.elapsed());
     log.stage(format!("planned {}", plan.describe()));
     let (spec, steps) =
-        parallel::exact(mapped, info.sample_rate, &plan).map_err(cli::about(&path))?;
+        parallel::exact_timed(mapped, info.sample_rate, &plan).map_err(cli::about(&path))?;
     for (name, d) in &steps {
         println!("  {name}: {:.3} s", s(*d));
     }

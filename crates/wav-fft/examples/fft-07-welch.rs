@@ -57,10 +57,12 @@ struct Cli {
     /// --channels each, one file per channel (OUT with .chK before the extension).
     #[arg(long, value_name = "OUT")]
     csv: Option<PathBuf>,
-    /// Draw the PSD (dB, log frequency, min–max envelope) to this PNG.
+    /// Draw the PSD (dB, log frequency, min–max envelope) to this PNG
+    /// (with --channels each: channel 0's).
     #[arg(long, value_name = "F.png")]
     plot: Option<PathBuf>,
-    /// Draw a spectrogram (time × log frequency, dB) to this PNG.
+    /// Draw a spectrogram (time × log frequency, dB) to this PNG (of
+    /// --channel K if given, else of the mono mix).
     #[arg(long, value_name = "F.png")]
     spectrogram: Option<PathBuf>,
     /// Analyse channel K alone (0-based) instead of the mono mix.

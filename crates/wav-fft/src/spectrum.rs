@@ -17,16 +17,20 @@ use crate::buffer::Buffer;
 pub const FREQ_MIN: f64 = 20.0;
 /// Highest frequency plotted, Hz.
 pub const FREQ_MAX: f64 = 20_000.0;
-/// Where the plot's x ticks go: the note A in every octave, Hz.
-pub const A_TICKS: [f64; 10] = [
-    27.5, 55.0, 110.0, 220.0, 440.0, 880.0, 1760.0, 3520.0, 7040.0, 14080.0,
-];
 
 /// Magnitudes of a spectrum: `mags[k]` is |X\[k\]| at `k * bin_hz` Hz, for
 /// `k` from 0 (0 Hz, DC) to N/2 included (the Nyquist frequency when N is
 /// even): N/2 + 1 bins, what numpy's `rfft` returns. (The book keeps
 /// `FFT[:N // 2]`; its plots only show the audible band, see [`Spectrum::band`].)
+///
+/// Made with [`Spectrum::new`] (or by the FFTs): the struct is
+/// `#[non_exhaustive]`, so a literal does not compile outside this crate:
+///
+/// ```compile_fail,E0639
+/// let s = wav_fft::Spectrum { bin_hz: 1.0, mags: vec![1.0f32].into() };
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Spectrum {
     /// Hz between two bins (sample rate / N, N the number of samples).
     pub bin_hz: f64,
@@ -101,6 +105,7 @@ impl std::fmt::Debug for Magnitudes {
 
 /// One spectral peak.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct Peak {
     /// Its frequency, Hz (the bin's centre).
     pub freq_hz: f64,
@@ -108,8 +113,9 @@ pub struct Peak {
     pub magnitude: f32,
 }
 
-/// Time spent in each step of an FFT.
+/// Time spent in each step of an FFT ([`realfft_spectrum_timed`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
 pub struct FftTimes {
     /// Planning (twiddle tables, choosing algorithms).
     pub plan: Duration,
@@ -127,6 +133,19 @@ impl FftTimes {
 }
 
 impl Spectrum {
+    /// A spectrum of `mags` (bin k at k·`bin_hz` Hz).
+    ///
+    /// ```
+    /// let s = wav_fft::Spectrum::new(0.5, vec![1.0, 2.0]);
+    /// assert_eq!(s.max_freq(), 0.5);
+    /// ```
+    pub fn new(bin_hz: f64, mags: impl Into<Magnitudes>) -> Spectrum {
+        Spectrum {
+            bin_hz,
+            mags: mags.into(),
+        }
+    }
+
     /// Frequency of bin `k`, Hz.
     pub fn freq(&self, k: usize) -> f64 {
         k as f64 * self.bin_hz
@@ -185,7 +204,7 @@ impl Spectrum {
     /// ```
     /// let mut mags = vec![1.0f32; 100_000];
     /// mags[54_321] = 50.0; // a one-bin spike
-    /// let s = wav_fft::Spectrum { bin_hz: 0.2, mags: mags.into() };
+    /// let s = wav_fft::Spectrum::new(0.2, mags);
     /// let env = s.column_envelope(20.0, 20_000.0, 800);
     /// let top = env.iter().flatten().map(|c| c.1).fold(0.0, f32::max);
     /// assert_eq!(top, 50.0); // the envelope keeps it
@@ -332,7 +351,7 @@ fn offer(best: &mut Vec<(usize, f32)>, n: usize, sep: usize, k: usize, v: f32) {
     }
 }
 
-/// The book's simple FFT: one real-input FFT (realfft) of the whole signal,
+/// The simple FFT: one real-input FFT (realfft) of the whole signal,
 /// single-threaded, then magnitudes of bins 0..=N/2 (an empty signal gives
 /// no bins). Takes the signal by value: realfft uses
 /// it as scratch, and the magnitudes are written back into its memory, so
@@ -342,11 +361,17 @@ fn offer(best: &mut Vec<(usize, f32)>, n: usize, sep: usize, k: usize, v: f32) {
 /// ```
 /// // 1 s of a 100 Hz cosine at 1 kHz: one peak at 100 Hz.
 /// let x: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.2 * std::f32::consts::PI).cos()).collect();
-/// let (s, _) = wav_fft::spectrum::realfft_spectrum(x, 1000);
+/// let s = wav_fft::spectrum::realfft_spectrum(x, 1000);
 /// assert_eq!(s.peaks(1, 1.0, 499.0)[0].freq_hz, 100.0);
 /// assert!((s.mags[100] - 500.0).abs() < 0.01); // N / 2 for amplitude 1
 /// ```
-pub fn realfft_spectrum(mut signal: Vec<f32>, sample_rate: u32) -> (Spectrum, FftTimes) {
+pub fn realfft_spectrum(signal: Vec<f32>, sample_rate: u32) -> Spectrum {
+    realfft_spectrum_timed(signal, sample_rate).0
+}
+
+/// [`realfft_spectrum`], and the time of each step (plan, transform,
+/// magnitudes).
+pub fn realfft_spectrum_timed(mut signal: Vec<f32>, sample_rate: u32) -> (Spectrum, FftTimes) {
     let n = signal.len();
     if n == 0 {
         let spec = Spectrum {
@@ -454,12 +479,12 @@ mod tests {
 
     #[test]
     fn realfft_spectrum_has_dc_and_nyquist() {
-        let (s, _) = realfft_spectrum(vec![1.0, -1.0, 1.0, -1.0], 4);
+        let s = realfft_spectrum(vec![1.0, -1.0, 1.0, -1.0], 4);
         assert_eq!(s.mags.len(), 3);
         assert_eq!(&s.mags[..], &[0.0, 0.0, 4.0]);
-        let (s, _) = realfft_spectrum(vec![0.5], 4);
+        let s = realfft_spectrum(vec![0.5], 4);
         assert_eq!(&s.mags[..], &[0.5]);
-        let (s, _) = realfft_spectrum(vec![], 4);
+        let s = realfft_spectrum(vec![], 4);
         assert!(s.mags.is_empty());
         assert!(s.peaks(3, 0.0, 10.0).is_empty());
     }

@@ -28,7 +28,7 @@ use common::Record;
 use proptest::prelude::*;
 use wav_fft::parallel::{self, ExactPlan};
 use wav_fft::spectrum::{FREQ_MAX, FREQ_MIN};
-use wav_fft::{Spectrum, generate, wav};
+use wav_fft::{Spectrum, book::generate, wav};
 
 /// The longest any one `mpirun` may take here before it is killed.
 const DEADLINE: Duration = Duration::from_secs(90);
@@ -106,12 +106,17 @@ fn mpirun_path() -> PathBuf {
 
 /// `mpirun -n RANKS cluster-02-fft ARGS…` with a deadline.
 fn mpirun(ranks: usize, args: &[&str]) -> Out {
+    mpirun_limited(ranks, 80, args)
+}
+
+/// As [`mpirun`], with `mpirun --timeout SECONDS`.
+fn mpirun_limited(ranks: usize, seconds: u32, args: &[&str]) -> Out {
     let mut cmd = Command::new(mpirun_path());
     cmd.args(["-n", &ranks.to_string(), "--bind-to", "none"]);
     if ranks > 2 {
         cmd.arg("--oversubscribe");
     }
-    cmd.args(["--timeout", "80", &program()])
+    cmd.args(["--timeout", &seconds.to_string(), &program()])
         .args(args)
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
@@ -170,9 +175,7 @@ fn error_lines(stderr: &str) -> Vec<&str> {
 fn exact_spectrum(path: &Path) -> Spectrum {
     let signal = wav::load_mono(path).unwrap();
     let plan = ExactPlan::new(signal.samples.len()).unwrap();
-    parallel::exact(signal.samples, signal.sample_rate, &plan)
-        .unwrap()
-        .0
+    parallel::exact(signal.samples, signal.sample_rate, &plan).unwrap()
 }
 
 /// Runs the program on `path` over `ranks` ranks and checks it against
@@ -210,10 +213,7 @@ fn check_file(path: &Path, ranks: usize) -> Record {
     let n = rec.metric_u64("fft_len").unwrap() as usize;
     assert_eq!(got.len(), reference.mags.len(), "{n}: bins");
     assert_eq!(got.len(), n / 2 + 1);
-    let got = Spectrum {
-        bin_hz: rec.metric_f64("bin_hz").unwrap(),
-        mags: got.into(),
-    };
+    let got = Spectrum::new(rec.metric_f64("bin_hz").unwrap(), got);
     // (JSON numbers come back within an ulp: serde_json's parser.)
     assert!(
         (got.bin_hz / reference.bin_hz - 1.0).abs() < 1e-12,
@@ -367,6 +367,62 @@ fn bad_input_is_one_error_line_and_a_non_zero_exit() {
     let out = mpirun(2, &["--help"]);
     assert_eq!(out.code, Some(0));
     assert_eq!(out.stdout.matches("Usage:").count(), 1, "{}", out.stdout);
+}
+
+/// Processes still running the program (by executable path), after
+/// giving the system up to 10 s to reap them.
+fn still_running() -> Vec<u32> {
+    let program = PathBuf::from(program());
+    let scan = || -> Vec<u32> {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+                let exe = std::fs::read_link(e.path().join("exe")).ok()?;
+                (exe == program).then_some(pid)
+            })
+            .collect()
+    };
+    let start = Instant::now();
+    loop {
+        let left = scan();
+        if left.is_empty() || start.elapsed() > Duration::from_secs(10) {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_rank_that_dies_or_stalls_ends_the_job_instead_of_hanging() {
+    let _l = lock();
+    let dir = tempfile::tempdir().unwrap();
+    let path = tones(dir.path(), 88_200, 16);
+    let file = path.to_str().unwrap();
+    // A crash: mpirun ends the other ranks, which wait in the all-to-all.
+    let start = Instant::now();
+    let out = mpirun(3, &[file, "--fault", "1=crash"]);
+    let took = start.elapsed();
+    assert!(!matches!(out.code, Some(0) | None), "{:?}", out.code);
+    let errors = error_lines(&out.stderr);
+    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    assert!(errors[0].contains("rank 1 crashed"), "{}", errors[0]);
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    assert!(
+        !out.stdout.contains("peak  1:"),
+        "no result from a broken job"
+    );
+    assert_eq!(still_running(), Vec::<u32>::new());
+    // A stall: only mpirun's --timeout ends it, and it does.
+    let start = Instant::now();
+    let out = mpirun_limited(2, 5, &[file, "--fault", "0=stall"]);
+    let took = start.elapsed();
+    assert!(!matches!(out.code, Some(0) | None), "{:?}", out.code);
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    assert!(out.stderr.contains("time limit"), "{}", out.stderr);
+    assert_eq!(still_running(), Vec::<u32>::new());
 }
 
 proptest! {

@@ -2,7 +2,8 @@
 //! contiguous split at half frequency, the strided one cut at Nyquist with
 //! aliases, and the exact parallel FFT equal to the sequential one.
 
-use wav_fft::generate::{self, TONES};
+use wav_fft::book;
+use wav_fft::book::generate::{self, TONES};
 use wav_fft::parallel::{self, ExactPlan};
 use wav_fft::spectrum::{FREQ_MAX, FREQ_MIN, realfft_spectrum};
 use wav_fft::wav::{self, MonoSignal};
@@ -22,7 +23,7 @@ fn near(found: &[f64], f: f64, tol: f64) -> bool {
 #[test]
 fn simple_spectrum_peaks_at_the_tones() {
     let x = signal();
-    let (spec, _) = realfft_spectrum(x.samples, x.sample_rate);
+    let spec = realfft_spectrum(x.samples, x.sample_rate);
     let peaks = spec.peaks(TONES.len(), FREQ_MIN, FREQ_MAX);
     let found: Vec<f64> = peaks.iter().map(|p| p.freq_hz).collect();
     for t in &TONES {
@@ -34,8 +35,8 @@ fn simple_spectrum_peaks_at_the_tones() {
 fn exact_parallel_equals_sequential() {
     let x = signal();
     let plan = ExactPlan::new(x.samples.len()).unwrap();
-    let (reference, _) = realfft_spectrum(x.samples.clone(), x.sample_rate);
-    let (exact, steps) = parallel::exact(x.samples, x.sample_rate, &plan).unwrap();
+    let reference = realfft_spectrum(x.samples.clone(), x.sample_rate);
+    let (exact, steps) = parallel::exact_timed(x.samples, x.sample_rate, &plan).unwrap();
     assert_eq!(steps.len(), 2);
     let err = exact.max_relative_error(&reference);
     assert!(err < 1e-5, "max relative error {err}");
@@ -49,18 +50,18 @@ fn mapped_source_fused_into_the_fft_equals_loaded_signal() {
     generate::write_test_wav(&path, 0.7, 44_100, &mut |_, _| {}).unwrap();
     let loaded = wav::load_mono(&path).unwrap();
     let plan = ExactPlan::new(loaded.samples.len()).unwrap();
-    let (a, _) = parallel::exact(loaded.samples, 44_100, &plan).unwrap();
+    let a = parallel::exact(loaded.samples, 44_100, &plan).unwrap();
     // SAFETY: the test's own temporary file, written above and not modified
     // while it is mapped.
     let mapped = unsafe { wav::MappedWav::open(&path) }.unwrap();
-    let (b, _) = parallel::exact(mapped, 44_100, &plan).unwrap();
+    let b = parallel::exact(mapped, 44_100, &plan).unwrap();
     assert_eq!(a, b);
 }
 
 #[test]
 fn contiguous_split_shows_tones_at_half_frequency() {
     let x = signal();
-    let spec = parallel::contiguous_wrong(&x.samples, x.sample_rate, 2).unwrap();
+    let spec = book::contiguous_wrong(&x.samples, x.sample_rate, 2).unwrap();
     let found: Vec<f64> = spec
         .peaks(7, FREQ_MIN, FREQ_MAX)
         .iter()
@@ -82,7 +83,7 @@ fn contiguous_split_shows_tones_at_half_frequency() {
 fn strided_split_stops_at_nyquist_and_aliases() {
     let x = signal();
     // 66,150 samples: not a multiple of 4 — two parts get a zero.
-    let r = parallel::strided(&x.samples, x.sample_rate, 4).unwrap();
+    let r = book::strided(&x.samples, x.sample_rate, 4).unwrap();
     assert_eq!(r.padded, 2);
     assert_eq!(r.nyquist_hz, 44_100.0 / 8.0);
     // Bins 0..=len/2: the last one is the sub-signals' Nyquist frequency.
@@ -104,7 +105,7 @@ fn strided_split_stops_at_nyquist_and_aliases() {
 #[test]
 fn too_short_signals_are_errors_not_panics() {
     let x = vec![0.5f32; 10];
-    assert!(parallel::strided(&x, 8000, 8).is_err());
-    assert!(parallel::contiguous_wrong(&x[..1], 8000, 2).is_err());
+    assert!(book::strided(&x, 8000, 8).is_err());
+    assert!(book::contiguous_wrong(&x[..1], 8000, 2).is_err());
     assert!(ExactPlan::new(0).is_err());
 }

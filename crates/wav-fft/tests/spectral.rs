@@ -467,7 +467,8 @@ fn spectrogram_follows_a_tone_that_changes() {
 fn one_channel_of_a_stereo_file_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.wav");
-    wav_fft::generate::write_recording(&path, 2 * 20_011, 44_100, 16, &mut |_, _| {}).unwrap();
+    wav_fft::book::generate::write_recording(&path, 2 * 20_011, 44_100, 16, &mut |_, _| {})
+        .unwrap();
     // SAFETY: the file is this test's own temporary file; nobody writes it.
     let mapped = unsafe { wav_fft::wav::MappedWav::open(&path) }.unwrap();
     let o = WelchOptions::new(4410)

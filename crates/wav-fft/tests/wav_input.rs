@@ -197,7 +197,7 @@ fn same_sound_same_spectrum_at_every_depth() -> Result<(), Failed> {
         let path = sox_write(dir.path(), "x.wav", 2, fmt, 8000)?;
         let x = wav::load_mono(&path)?;
         let top = x.samples.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let (spec, _) = realfft_spectrum(x.samples, 8000);
+        let spec = realfft_spectrum(x.samples, 8000);
         let p = spec.peaks(2, 20.0, 3999.0);
         let mut f: Vec<f64> = p.iter().map(|p| p.freq_hz).collect();
         f.sort_by(f64::total_cmp);
@@ -294,7 +294,7 @@ fn read_paths_agree_with_hound() -> Result<(), Failed> {
 fn sox_reads_our_files() -> Result<(), Failed> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("tones.wav");
-    wav_fft::generate::write_test_wav(&path, 0.5, 44_100, &mut |_, _| {})?;
+    wav_fft::book::generate::write_test_wav(&path, 0.5, 44_100, &mut |_, _| {})?;
     let out = Command::new("soxi").arg(&path).output()?;
     let text = String::from_utf8_lossy(&out.stdout);
     check(

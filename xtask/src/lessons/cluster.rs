@@ -517,6 +517,30 @@ fn fft_part(ctx: &Ctx, rep: &mut LessonReport) -> Result<()> {
             errors.first().copied().unwrap_or("no error line")
         ),
     );
+
+    // 4. A rank that dies ends the job (the others wait in the all-to-all).
+    let crash = ctx.run_mpi_raw(2, CLUSTER_FFT, &[&wav, "--fault", "1=crash", "-q"])?;
+    let errors: Vec<&str> = crash
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    let left = still_running(&ctx.bin(CLUSTER_FFT)?);
+    rep.check(
+        !matches!(crash.code, Some(0) | None)
+            && errors.len() == 1
+            && errors[0].contains("rank 1 crashed")
+            && crash.wall < Duration::from_secs(60)
+            && left.is_empty(),
+        "--fault 1=crash: the job ends with one message naming the rank, and no rank is left \
+         running (the other waited in the all-to-all)",
+        format!(
+            "{} after {:.2} s; {}; processes left: {left:?}",
+            exit_text(crash.code),
+            crash.wall.as_secs_f64(),
+            errors.first().copied().unwrap_or("no error line")
+        ),
+    );
     Ok(())
 }
 

@@ -30,10 +30,10 @@ pub const LESSON: Lesson = Lesson {
     run,
 };
 
-/// The tones of the generated WAV (`wav_fft::generate::TONES`), Hz.
+/// The tones of the generated WAV (`wav_fft::book::generate::TONES`), Hz.
 const TONES_HZ: [f64; 7] = [55.0, 220.0, 440.0, 1760.0, 3521.37, 7040.0, 15001.7];
 /// Peak amplitude of the generated file's uniform noise per channel
-/// (`wav_fft::generate::NOISE`): the mono mix has variance NOISE²/3/2, so a
+/// (`wav_fft::book::generate::NOISE`): the mono mix has variance NOISE²/3/2, so a
 /// one-sided density of 2σ²/fs.
 const NOISE: f64 = 0.02;
 /// Welch's segment length in the lesson.

@@ -13,8 +13,29 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use wav_fft::Error;
-use wav_fft::spectrum::{A_TICKS, FREQ_MAX, FREQ_MIN, Spectrum};
+/// A plot that could not be drawn or written: the picture's file and why.
+#[derive(Debug)]
+pub struct Error {
+    /// The picture's file.
+    pub path: std::path::PathBuf,
+    /// What went wrong.
+    pub problem: String,
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: cannot draw the plot: {}",
+            self.path.display(),
+            self.problem
+        )
+    }
+}
+
+impl std::error::Error for Error {}
+use wav_fft::book::A_TICKS;
+use wav_fft::spectrum::{FREQ_MAX, FREQ_MIN, Spectrum};
 
 /// How the bins become pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +80,7 @@ impl PlotOptions {
 /// Draws the audible band of `spec` to a PNG file at `path`.
 ///
 /// # Errors
-/// [`Error::Plot`] naming the file.
+/// [`Error`] naming the file.
 pub fn plot_spectrum(path: &Path, spec: &Spectrum, opts: &PlotOptions) -> Result<(), Error> {
     plot_stacked(path, &[(spec, opts)])
 }
@@ -69,7 +90,7 @@ pub fn plot_spectrum(path: &Path, spec: &Spectrum, opts: &PlotOptions) -> Result
 /// as wide as the first panel's size and as high as all panels together.
 ///
 /// # Errors
-/// [`Error::Plot`] naming the file.
+/// [`Error`] naming the file.
 pub fn plot_stacked(path: &Path, panels: &[(&Spectrum, &PlotOptions)]) -> Result<(), Error> {
     let panels: Vec<(Data, &PlotOptions)> = panels
         .iter()
@@ -102,7 +123,7 @@ pub fn envelope_columns(width_px: u32) -> (f64, f64, usize) {
 /// Draws an envelope plot from the columns alone (see [`Data::Envelope`]).
 ///
 /// # Errors
-/// [`Error::Plot`] naming the file.
+/// [`Error`] naming the file.
 pub fn plot_envelope(
     path: &Path,
     columns: &[Option<(f32, f32)>],
@@ -113,7 +134,7 @@ pub fn plot_envelope(
 }
 
 fn plot_data(path: &Path, panels: &[(Data, &PlotOptions)]) -> Result<(), Error> {
-    let fail = |problem: String| Error::Plot {
+    let fail = |problem: String| Error {
         path: path.into(),
         problem,
     };
@@ -278,14 +299,14 @@ fn draw<DB: DrawingBackend>(
 /// reduced it to.
 ///
 /// # Errors
-/// [`Error::Plot`] naming the file.
+/// [`Error`] naming the file.
 pub fn plot_spectrogram(
     path: &Path,
     sg: &wav_fft::spectral::Spectrogram,
     title: &str,
     unit: &str,
 ) -> Result<(), Error> {
-    let fail = |problem: String| Error::Plot {
+    let fail = |problem: String| Error {
         path: path.into(),
         problem,
     };

@@ -85,13 +85,16 @@ use super::exact::{
 };
 use crate::Error;
 use crate::buffer::Buffer;
+use crate::error::ClusterProblem;
 use crate::spectrum::{Peak, band_of, chunk_peaks, merge_peaks, peak_chunk, peak_separation};
 use crate::wav::MonoSource;
 
 type C32 = Complex<f32>;
 
-/// Columns of pass 1 per task (as [`exact`](super::exact)'s rows).
-const ROWS: usize = 256;
+/// Columns of pass 1 per task: 64 columns of n1 ≈ 11,000 complex numbers
+/// (≈ 6 MB at the book's size) stay in the last-level cache for their FFTs
+/// (the size [`exact`](super::exact) measured best; 256 spilled to RAM).
+const ROWS: usize = 64;
 /// Rows of pass 2 per task.
 const BLOCK: usize = 16;
 
@@ -168,7 +171,7 @@ impl DistributedPlan {
         }
         if ranks == 0 {
             return Err(Error::Cluster {
-                problem: "a job needs at least one rank".into(),
+                problem: ClusterProblem::NoRanks,
             });
         }
         let mut planner = FftPlanner::<f32>::new();
@@ -236,10 +239,10 @@ impl DistributedPlan {
             let biggest = plan.buffer_len(p);
             if 2 * biggest > i32::MAX as usize {
                 return Err(Error::Cluster {
-                    problem: format!(
-                        "rank {p} would exchange {biggest} complex numbers, more than MPI's \
-                         32-bit counts allow: use more ranks"
-                    ),
+                    problem: ClusterProblem::RankExchange {
+                        rank: p,
+                        complex: biggest,
+                    },
                 });
             }
         }
@@ -370,8 +373,13 @@ pub struct LocalSpectrum {
     row_len: usize,
     /// This rank's row ids, in the order of `mags`.
     ids: Vec<usize>,
-    /// `ids.len() × row_len` magnitudes.
-    mags: Vec<f32>,
+    /// `ids.len() × row_len` magnitudes, in the memory of pass 1's buffer
+    /// (already paged in: no fresh-page faults).
+    mags_buf: Buffer,
+    mags_len: usize,
+    /// The other exchange buffer, kept (paged in) for the exchange of
+    /// [`LocalSpectrum::peaks`].
+    scratch: Option<Buffer>,
     /// Every rank's row ids, ascending.
     owners: Vec<Vec<usize>>,
     /// This rank.
@@ -406,6 +414,10 @@ impl LocalSpectrum {
         self.owned_bins().count()
     }
 
+    fn mags(&self) -> &[f32] {
+        &self.mags_buf.floats()[..self.mags_len]
+    }
+
     /// |X\[k\]| if this rank computed bin k.
     pub fn get(&self, k: usize) -> Option<f32> {
         if k >= self.bins {
@@ -416,13 +428,13 @@ impl LocalSpectrum {
             return self.nyquist.filter(|n| n.0 == k && n.2).map(|n| n.1);
         }
         let i = self.ids.iter().position(|&id| id == row)?;
-        Some(self.mags[i * self.row_len + j])
+        Some(self.mags()[i * self.row_len + j])
     }
 
     /// The bins this rank computed, (k, |X\[k\]|), row by row.
     fn owned_bins(&self) -> impl Iterator<Item = (usize, f32)> + '_ {
         let rows = self.ids.iter().enumerate().flat_map(move |(i, &id)| {
-            let row = &self.mags[i * self.row_len..(i + 1) * self.row_len];
+            let row = &self.mags()[i * self.row_len..(i + 1) * self.row_len];
             row.iter()
                 .enumerate()
                 .map(move |(j, &v)| (id + self.stride * j, v))
@@ -436,7 +448,7 @@ impl LocalSpectrum {
         self.ids
             .par_iter()
             .copied()
-            .zip(self.mags.par_chunks(self.row_len.max(1)))
+            .zip(self.mags().par_chunks(self.row_len.max(1)))
     }
 
     /// Collective: the `n` strongest local maxima with `lo < f < hi` of
@@ -449,7 +461,7 @@ impl LocalSpectrum {
     /// # Errors
     /// [`Error::Cluster`] when a transfer exceeds MPI's 32-bit counts.
     pub fn peaks<W: Communicator>(
-        &self,
+        &mut self,
         world: &W,
         n: usize,
         lo: f64,
@@ -496,7 +508,26 @@ impl LocalSpectrum {
         sorted.sort_unstable();
         let kown = sorted.len();
         let send_counts: Vec<usize> = js.iter().map(|j| j.len() * kown).collect();
-        let mut send = vec![0f32; send_counts.iter().sum()];
+        let me = self.me;
+        let recv_counts: Vec<usize> = self.owners.iter().map(|o| js[me].len() * o.len()).collect();
+        let (send_len, recv_len): (usize, usize) =
+            (send_counts.iter().sum(), recv_counts.iter().sum());
+        // Both in the kept exchange buffer when they fit (no page faults).
+        let mut scratch = self.scratch.take();
+        let mut fresh = Vec::new();
+        let region: &mut [f32] = match &mut scratch {
+            Some(b) if b.floats().len() >= send_len + recv_len => {
+                &mut b.floats_mut()[..send_len + recv_len]
+            }
+            _ => {
+                fresh = vec![0f32; send_len + recv_len];
+                &mut fresh[..]
+            }
+        };
+        let (send, recv) = region.split_at_mut(send_len);
+        // My magnitudes, and the free rest of their buffer (for `nat`).
+        let (mags, tail) = self.mags_buf.floats_mut().split_at_mut(self.mags_len);
+        let mags = &*mags;
         let mut rest = &mut send[..];
         const J: usize = 64;
         for (j, &count) in js.iter().zip(&send_counts) {
@@ -509,18 +540,14 @@ impl LocalSpectrum {
                     let j0 = j.start + b * J;
                     let cnt = out.len() / kown.max(1);
                     for (i, &(_, li)) in sorted.iter().enumerate() {
-                        let src = &self.mags[li * self.row_len + j0..li * self.row_len + j0 + cnt];
+                        let src = &mags[li * self.row_len + j0..li * self.row_len + j0 + cnt];
                         for (t, &v) in src.iter().enumerate() {
                             out[t * kown + i] = v;
                         }
                     }
                 });
         }
-        let me = self.me;
-        let recv_counts: Vec<usize> = self.owners.iter().map(|o| js[me].len() * o.len()).collect();
-        let mut recv = vec![0f32; recv_counts.iter().sum()];
-        exchange_f32(world, &send, &send_counts, &mut recv, &recv_counts)?;
-        drop(send);
+        exchange_f32(world, send, &send_counts, recv, &recv_counts)?;
         // Natural order for my rows j: nat[(j − j0)·stride + row], and the
         // Nyquist bin after them.
         let (mut owner, mut index) = (vec![0u32; self.stride], vec![0u32; self.stride]);
@@ -539,7 +566,16 @@ impl LocalSpectrum {
             })
             .collect();
         let jr = js[me].clone();
-        let mut nat = vec![0f32; jr.len() * self.stride + 1];
+        // In the free rest of the magnitudes' buffer when it fits.
+        let nat_len = jr.len() * self.stride + 1;
+        let mut nat_fresh = Vec::new();
+        let nat: &mut [f32] = if nat_len <= tail.len() {
+            &mut tail[..nat_len]
+        } else {
+            nat_fresh = vec![0f32; nat_len];
+            &mut nat_fresh[..]
+        };
+        nat[nat_len - 1] = 0.0;
         nat[..jr.len() * self.stride]
             .par_chunks_mut(self.stride)
             .enumerate()
@@ -564,9 +600,11 @@ impl LocalSpectrum {
             .into_par_iter()
             .map(|start| {
                 let range = start..(start + chunk).min(mine.end);
-                chunk_peaks(&nat, base, self.bins, range, n, sep)
+                chunk_peaks(nat, base, self.bins, range, n, sep)
             })
             .collect();
+        drop((fresh, nat_fresh));
+        self.scratch = scratch;
         let flat: Vec<(usize, f32)> = lists.into_iter().flatten().collect();
         let ks: Vec<u64> = flat.iter().map(|c| c.0 as u64).collect();
         let vs: Vec<f32> = flat.iter().map(|c| c.1).collect();
@@ -780,7 +818,7 @@ fn complex_buffer(len: usize) -> Result<Buffer, Error> {
 /// MPI counts and displacements (in f32 values).
 fn counts(elems: &[usize]) -> Result<(Vec<i32>, Vec<i32>), Error> {
     let too_big = |n: usize| Error::Cluster {
-        problem: format!("a transfer of {n} values exceeds MPI's 32-bit counts: use more ranks"),
+        problem: ClusterProblem::Transfer { values: n },
     };
     let c: Vec<i32> = elems
         .iter()
@@ -953,11 +991,10 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
     }
     if world.size() as usize != plan.ranks {
         return Err(Error::Cluster {
-            problem: format!(
-                "the plan is for {} ranks, the job has {}",
-                plan.ranks,
-                world.size()
-            ),
+            problem: ClusterProblem::Ranks {
+                planned: plan.ranks,
+                job: world.size() as usize,
+            },
         });
     }
     let me = world.rank() as usize;
@@ -994,16 +1031,17 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
             times.wait(world, &mut t);
             exchange(world, a, &fwd_send, b, &fwd_recv)?;
             times.exchange(&mut t, "all-to-all (columns → rows)");
-            drop(a_buf);
-            let mut mags = vec![0f32; kme * n2];
+            // The magnitudes go where pass 1's output was (every one
+            // written before it is read).
+            let mags = &mut a_buf.floats_mut()[..kme * n2];
             let nyquist = if packing == Packing::Pairs {
-                packed_rows(b, split, &plan.tw_n, mine, plan.lowers[me], &mut mags)
+                packed_rows(b, split, &plan.tw_n, mine, plan.lowers[me], mags)
             } else {
-                odd_rows(b, split, mine, bins, &mut mags);
+                odd_rows(b, split, mine, bins, mags);
                 None
             };
             times.lap(&mut t, "FFT n2 + untangle + magnitudes (my rows)");
-            (n1, n2, mine.clone(), mags, nyquist)
+            (n1, n2, mine.clone(), kme * n2, nyquist)
         }
         Method::Bluestein {
             inv1,
@@ -1103,10 +1141,9 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
             let back_recv: Vec<usize> = plan.rows.iter().map(|k| k.len() * w).collect();
             exchange(world, a, &back_send, b, &back_recv)?;
             times.exchange(&mut t, "all-to-all (rows → columns)");
-            drop(a_buf);
             // 3. My columns r: b[k1·w + j] for all k1, × W_L^(−r·k1),
             //    inverse FFT n1: y[n2·c + r]; |Z[n]| = |y[n]| (|chirp| = 1).
-            let mut mags = vec![0f32; w * n1];
+            let mags = &mut a_buf.floats_mut()[..w * n1];
             let tw = &split.tw;
             mags.par_chunks_mut(ROWS * n1).enumerate().for_each_init(
                 || {
@@ -1144,10 +1181,11 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
                 },
             );
             times.lap(&mut t, "columns: inverse FFT n1 + magnitudes");
-            (n2, n1, cols.collect::<Vec<_>>(), mags, None)
+            (n2, n1, cols.collect::<Vec<_>>(), w * n1, None)
         }
     };
-    let (stride, row_len, ids, mags, nyquist) = local;
+    let (stride, row_len, ids, mags_len, nyquist) = local;
+    let mags = (a_buf, mags_len, b_buf);
     let local = local_spectrum(
         world,
         sample_rate,
@@ -1291,7 +1329,7 @@ fn local_spectrum<W: Communicator>(
     stride: usize,
     row_len: usize,
     ids: Vec<usize>,
-    mags: Vec<f32>,
+    (mags_buf, mags_len, scratch): (Buffer, usize, Buffer),
     nyquist: Option<f32>,
 ) -> LocalSpectrum {
     let nyquist = if matches!(plan.method, Method::Packed(_)) {
@@ -1319,7 +1357,9 @@ fn local_spectrum<W: Communicator>(
         stride,
         row_len,
         ids,
-        mags,
+        mags_buf,
+        mags_len,
+        scratch: Some(scratch),
         owners,
         me: world.rank() as usize,
         nyquist,

@@ -1,6 +1,6 @@
 //! Spectral analysis with scipy's definitions: scaled one-sided spectra
 //! (periodogram), Welch's averaged periodogram and a spectrogram, streaming
-//! over any [`MonoSource`] — a loaded `Vec<f32>` or a memory-mapped WAV
+//! over any [`MonoSource`](crate::wav::MonoSource) — a loaded `Vec<f32>` or a memory-mapped WAV
 //! larger than memory.
 //!
 //! | function | scipy | memory |

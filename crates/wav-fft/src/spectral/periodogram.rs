@@ -129,7 +129,7 @@ pub fn periodogram<S: MonoSource>(
     }
     let plan = ExactPlan::new(n)?;
     let prepared = Prepared::new(source, opts);
-    let (mut spec, _) = parallel::exact(prepared, sample_rate, &plan)?;
+    let mut spec = parallel::exact(prepared, sample_rate, &plan)?;
     to_power(&mut spec.mags, n, scale(opts, n, sample_rate));
     Ok(PowerSpectrum {
         bin_hz: spec.bin_hz,
@@ -192,7 +192,7 @@ pub fn periodogram_serial(
         return Err(empty());
     }
     prepare_in_place(&mut signal, opts);
-    let (mut spec, _) = realfft_spectrum(signal, sample_rate);
+    let mut spec = realfft_spectrum(signal, sample_rate);
     to_power(&mut spec.mags, n, scale(opts, n, sample_rate));
     Ok(PowerSpectrum {
         bin_hz: spec.bin_hz,

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use super::{Container, Endian, ReadOptions, SampleKind, WavInfo};
 use crate::Error;
+use crate::error::{FormatProblem, Unsupported};
 
 /// Random-access reads from a file or a byte slice.
 pub(crate) trait ReadAt {
@@ -102,16 +103,16 @@ pub(crate) fn parse<R: ReadAt>(
     opts: &ReadOptions,
 ) -> Result<WavInfo, Error> {
     let file_len = src.size();
-    let format = |problem: String| Error::format(path, problem);
-    let read = |src: &mut R, at: u64, buf: &mut [u8], what: &str| -> Result<(), Error> {
+    let format = |problem: FormatProblem| Error::format(path, problem);
+    let read = |src: &mut R, at: u64, buf: &mut [u8], part: &'static str| -> Result<(), Error> {
         let n = src.read_at(at, buf).map_err(|e| Error::io(path, e))?;
         if n < buf.len() {
             return Err(Error::format(
                 path,
-                format!(
-                    "the file ends inside the {what} (at byte {})",
-                    at + n as u64
-                ),
+                FormatProblem::EndsInside {
+                    part,
+                    at: at + n as u64,
+                },
             ));
         }
         Ok(())
@@ -120,28 +121,24 @@ pub(crate) fn parse<R: ReadAt>(
     let mut head = [0u8; 12];
     let n = src.read_at(0, &mut head).map_err(|e| Error::io(path, e))?;
     if n < 12 {
-        return Err(format(format!(
-            "{n} bytes: too short for a WAV header (12 bytes at least)"
-        )));
+        return Err(format(FormatProblem::TooShort { bytes: n }));
     }
     let container = match &head[..4] {
         b"RIFF" => Container::Riff,
         b"RIFX" => Container::Rifx,
         b"RF64" => Container::Rf64,
         b"BW64" => Container::Bw64,
-        other => {
-            return Err(format(format!(
-                "starts with {:?}, not RIFF, RIFX, RF64 or BW64",
-                String::from_utf8_lossy(other)
-            )));
+        _ => {
+            return Err(format(FormatProblem::NotRiff {
+                magic: [head[0], head[1], head[2], head[3]],
+            }));
         }
     };
     if &head[8..12] != b"WAVE" {
-        return Err(format(format!(
-            "a {} file of form {:?}, not WAVE",
-            container.name(),
-            String::from_utf8_lossy(&head[8..12])
-        )));
+        return Err(format(FormatProblem::NotWave {
+            container: container.name(),
+            form: [head[8], head[9], head[10], head[11]],
+        }));
     }
     let endian = if container == Container::Rifx {
         Endian::Big
@@ -159,14 +156,12 @@ pub(crate) fn parse<R: ReadAt>(
     while fmt.is_none() || data.is_none() {
         chunks += 1;
         if chunks > MAX_CHUNKS {
-            return Err(format(format!(
-                "more than {MAX_CHUNKS} chunks without both fmt and data"
-            )));
+            return Err(format(FormatProblem::TooManyChunks { max: MAX_CHUNKS }));
         }
         if pos.saturating_add(8) > file_len {
             return Err(format(match (&fmt, &data) {
-                (None, _) => "no fmt chunk".to_string(),
-                (Some(_), None) => "no data chunk".to_string(),
+                (None, _) => FormatProblem::NoFmt,
+                (Some(_), None) => FormatProblem::NoData,
                 _ => unreachable!("the loop ends when both are found"),
             }));
         }
@@ -185,7 +180,7 @@ pub(crate) fn parse<R: ReadAt>(
             }
             b"fmt " if fmt.is_none() => {
                 if size < 16 {
-                    return Err(format(format!("fmt chunk of {size} bytes (16 at least)")));
+                    return Err(format(FormatProblem::FmtTooShort { size }));
                 }
                 let mut b = [0u8; 40];
                 let want = if size >= 40 { 40 } else { 16 };
@@ -193,9 +188,7 @@ pub(crate) fn parse<R: ReadAt>(
                 let tag = u16_at(&b, 0);
                 let ext = if tag == 0xFFFE {
                     if want < 40 || u16_at(&b, 16) < 22 {
-                        return Err(format(
-                            "EXTENSIBLE fmt chunk too short for its sub-format (40 bytes with cbSize 22 needed)".into(),
-                        ));
+                        return Err(format(FormatProblem::ExtensibleTooShort));
                     }
                     let data1 = u32_at(&b, 24);
                     // The GUID's first field is a 32-bit number; some big-endian
@@ -217,10 +210,9 @@ pub(crate) fn parse<R: ReadAt>(
             b"data" if data.is_none() => {
                 if container.is_64() && size32 == u32::MAX {
                     size = ds64_data.ok_or_else(|| {
-                        format(format!(
-                            "{} file whose data size is in a ds64 chunk, but it has none",
-                            container.name()
-                        ))
+                        format(FormatProblem::NoDs64 {
+                            container: container.name(),
+                        })
                     })?;
                 }
                 data = Some((body, size));
@@ -233,19 +225,18 @@ pub(crate) fn parse<R: ReadAt>(
     let (fmt, (data_offset, announced)) = (fmt.expect("found"), data.expect("found"));
     let (kind, bits) = sample_kind(&fmt, path)?;
     if fmt.channels == 0 {
-        return Err(format("0 channels".into()));
+        return Err(format(FormatProblem::NoChannels));
     }
     if fmt.sample_rate == 0 {
-        return Err(format("sample rate is 0".into()));
+        return Err(format(FormatProblem::ZeroSampleRate));
     }
     let block = kind.bytes() * usize::from(fmt.channels);
     if usize::from(fmt.block_align) != block {
-        return Err(format(format!(
-            "block align {} but {} channels of {} bytes make {block}",
-            fmt.block_align,
-            fmt.channels,
-            kind.bytes()
-        )));
+        return Err(format(FormatProblem::BlockAlign {
+            block_align: fmt.block_align,
+            channels: fmt.channels,
+            bytes: kind.bytes(),
+        }));
     }
     let present = file_len.saturating_sub(data_offset);
     let data_len = if announced > present {
@@ -287,7 +278,7 @@ fn sample_kind(fmt: &Fmt, path: &Path) -> Result<(SampleKind, u16), Error> {
         Some((valid, sub)) => (sub, if valid == 0 { fmt.bits } else { valid }),
         None => (fmt.tag, fmt.bits),
     };
-    let refuse = |what: String| Error::Unsupported {
+    let refuse = |what: Unsupported| Error::Unsupported {
         path: path.into(),
         what,
     };
@@ -299,21 +290,20 @@ fn sample_kind(fmt: &Fmt, path: &Path) -> Result<(SampleKind, u16), Error> {
         });
     }
     if fmt.channels == 0 {
-        return Err(Error::format(path, "0 channels"));
+        return Err(Error::format(path, FormatProblem::NoChannels));
     }
     // The container is what the block alignment gives each sample.
     let container = usize::from(fmt.block_align) / usize::from(fmt.channels);
     let bytes = usize::from(fmt.bits).div_ceil(8);
     if fmt.bits == 0 || container == 0 || container < bytes || container > 8 {
-        return Err(refuse(format!(
-            "{} bits per sample in blocks of {} bytes for {} channels",
-            fmt.bits, fmt.block_align, fmt.channels
-        )));
+        return Err(refuse(Unsupported::SampleSize {
+            bits: fmt.bits,
+            block_align: fmt.block_align,
+            channels: fmt.channels,
+        }));
     }
     if valid == 0 || usize::from(valid) > 8 * container {
-        return Err(refuse(format!(
-            "{valid} valid bits in a {container}-byte container"
-        )));
+        return Err(refuse(Unsupported::ValidBits { valid, container }));
     }
     let kind = match (tag, container) {
         (1, 1) => SampleKind::U8,
@@ -327,7 +317,7 @@ fn sample_kind(fmt: &Fmt, path: &Path) -> Result<(SampleKind, u16), Error> {
         (3, 4) => SampleKind::F32,
         (3, 8) => SampleKind::F64,
         (_, c) => {
-            return Err(refuse(format!("IEEE float samples of {c} bytes")));
+            return Err(refuse(Unsupported::FloatSize { bytes: c }));
         }
     };
     Ok((kind, valid))

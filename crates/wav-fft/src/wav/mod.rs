@@ -28,7 +28,7 @@
 //! use wav_fft::wav::{self, ReadOptions};
 //! let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("tones.wav");
-//! wav_fft::generate::write_test_wav(&path, 0.1, 8_000, &mut |_, _| {}).unwrap();
+//! wav_fft::book::generate::write_test_wav(&path, 0.1, 8_000, &mut |_, _| {}).unwrap();
 //! let full = std::fs::read(&path).unwrap();
 //! std::fs::write(&path, &full[..full.len() - 10]).unwrap();
 //! assert!(wav::load_mono(&path).is_err());
@@ -48,6 +48,7 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 
 use crate::Error;
+use crate::error::FormatProblem;
 use decode::Frames;
 use header::FileAt;
 
@@ -225,6 +226,7 @@ impl WavInfo {
 
 /// A mono signal and where it came from.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct MonoSignal {
     /// The header it was read from.
     pub info: WavInfo,
@@ -281,7 +283,8 @@ pub fn read_data_with(
     file.seek(SeekFrom::Start(info.data_offset))
         .map_err(|e| Error::io(path, e))?;
     // Safe to allocate: the walker checked data_len against the file's length.
-    let len = usize::try_from(info.data_len).map_err(|_| Error::format(path, "too large"))?;
+    let len =
+        usize::try_from(info.data_len).map_err(|_| Error::format(path, FormatProblem::TooLarge))?;
     let mut bytes = vec![0u8; len];
     file.read_exact(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
@@ -331,7 +334,7 @@ pub fn load_mono_with(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<Mono
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("t.wav");
-/// wav_fft::generate::write_test_wav(&path, 0.01, 8_000, &mut |_, _| {}).unwrap();
+/// wav_fft::book::generate::write_test_wav(&path, 0.01, 8_000, &mut |_, _| {}).unwrap();
 /// let mono = wav_fft::wav::load_mono(&path).unwrap();
 /// let l = wav_fft::wav::load_channel(&path, 0).unwrap();
 /// let r = wav_fft::wav::load_channel(&path, 1).unwrap();
@@ -387,8 +390,8 @@ fn load_with(path: &Path, opts: &ReadOptions, pick: Option<usize>) -> Result<Mon
     if let Some(k) = pick {
         check_channel(&info, k)?;
     }
-    let frames = usize::try_from(info.frames)
-        .map_err(|_| Error::format(path, "more frames than the address space"))?;
+    let frames =
+        usize::try_from(info.frames).map_err(|_| Error::format(path, FormatProblem::TooLarge))?;
     let block = info.block_align().max(1);
     let mut file = at.file;
     file.seek(SeekFrom::Start(info.data_offset))
@@ -529,7 +532,7 @@ impl MappedWav {
         let mut at = FileAt { file, len };
         let info = header::parse(&mut at, path, opts)?;
         let map_len = usize::try_from(info.data_len)
-            .map_err(|_| Error::format(path, "data chunk larger than the address space"))?;
+            .map_err(|_| Error::format(path, FormatProblem::TooLarge))?;
         // SAFETY: the map is read-only and private; the range was checked
         // against the file's length by the walker; and the caller of this
         // `unsafe fn` guarantees nobody writes to or truncates the file while

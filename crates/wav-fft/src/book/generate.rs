@@ -11,9 +11,11 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::Error;
+use crate::error::Unsupported;
 
 /// Which channels a tone is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Channel {
     /// Both channels (full amplitude after mixing).
     Both,
@@ -25,6 +27,7 @@ pub enum Channel {
 
 /// One sine tone of the test signal.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct Tone {
     /// Frequency, Hz.
     pub freq_hz: f64,
@@ -83,7 +86,7 @@ const BLOCK: usize = 1 << 18;
 /// [`Error::Io`] naming `path`; [`Error::TooShort`] for a length that does not
 /// fit a WAV file (over 4 GiB) or is zero.
 pub fn write_test_wav(
-    path: &Path,
+    path: impl AsRef<Path>,
     seconds: f64,
     sample_rate: u32,
     progress: &mut dyn FnMut(u64, u64),
@@ -99,16 +102,17 @@ pub fn write_test_wav(
 /// # Errors
 /// As [`write_test_wav`]; [`Error::Unsupported`] for other depths.
 pub fn write_recording(
-    path: &Path,
+    path: impl AsRef<Path>,
     frames: u64,
     sample_rate: u32,
     bits: u16,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(), Error> {
+    let path = path.as_ref();
     if bits != 16 && bits != 24 {
         return Err(Error::Unsupported {
             path: path.into(),
-            what: format!("writing {bits}-bit samples (16 or 24 only)"),
+            what: Unsupported::WriteBits { bits },
         });
     }
     let bytes = u64::from(bits / 8);
