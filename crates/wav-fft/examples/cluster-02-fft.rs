@@ -27,8 +27,10 @@ mod support;
 /// assumed; nobody may write to the file meanwhile), computes the first
 /// pass for its columns, one all-to-all transposes, and the second pass
 /// runs on each rank's rows. Rank 0 prints the peaks and draws the plot
-/// from what the ranks send it (their best peaks, their min/max per
-/// pixel column), never the whole spectrum.
+/// from what the ranks send it (their chunks' best peaks, their min/max
+/// per pixel column), never the whole spectrum: the same bins and peaks as
+/// fft-05. A rank that dies ends the job; MPI waits for a silent rank
+/// without a limit, so run it under `mpirun --timeout SECONDS`.
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
