@@ -272,9 +272,11 @@ pub(crate) fn peak_separation(bin_hz: f64) -> usize {
 
 /// Bins per chunk of [`Spectrum::peaks`]: long enough to hold many
 /// separated peaks, so that each chunk finds its n best early and skips the
-/// rest against their floor.
+/// rest against their floor (until it has n, a chunk offers every local
+/// maximum: with 8·n·sep bins that was an eighth of the book-size spectrum
+/// and 0.28 s; with 64·n·sep, 0.10–0.17 s).
 pub(crate) fn peak_chunk(n: usize, sep: usize) -> usize {
-    (8 * n.max(1) * sep).max(1 << 16)
+    (64 * n.max(1) * sep).max(1 << 16)
 }
 
 /// One chunk of [`Spectrum::peaks`]: the `n` best separated local maxima
