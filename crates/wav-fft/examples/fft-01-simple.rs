@@ -21,6 +21,10 @@ struct Cli {
     args: SpectrumArgs,
     #[command(flatten)]
     spectral: SpectralArgs,
+    /// Analyse channel K alone (0-based) instead of the mono mix: one read
+    /// that keeps only that channel (no mixing stage).
+    #[arg(long, value_name = "K")]
+    channel: Option<usize>,
 }
 
 fn try_main() -> Result<(), BoxError> {
@@ -28,13 +32,21 @@ fn try_main() -> Result<(), BoxError> {
     let log = cli.args.out.stage_log();
     let path = cli.args.input()?;
     log.stage(format!("loading {}", path.display()));
-    let (info, bytes) = wav::read_data_with(&path, &cli.args.read_options())?;
-    let load = log.elapsed();
-    cli::log_info(&log, &info);
-    let signal = wav::mix_to_mono(&info, &bytes);
-    drop(bytes);
-    let mix = log.elapsed() - load;
-    log.stage(format!("mixed {} channels to mono", info.channels));
+    let (info, signal, load, mix) = if let Some(k) = cli.channel {
+        let x = wav::load_channel_with(&path, k, &cli.args.read_options())?;
+        cli::log_info(&log, &x.info);
+        log.stage(format!("channel {k} alone (not mixed)"));
+        (x.info, x.samples, log.elapsed(), std::time::Duration::ZERO)
+    } else {
+        let (info, bytes) = wav::read_data_with(&path, &cli.args.read_options())?;
+        let load = log.elapsed();
+        cli::log_info(&log, &info);
+        let signal = wav::mix_to_mono(&info, &bytes);
+        drop(bytes);
+        let mix = log.elapsed() - load;
+        log.stage(format!("mixed {} channels to mono", info.channels));
+        (info, signal, load, mix)
+    };
     if let Some(opts) = cli.spectral.options() {
         // A scaled periodogram (scipy's definitions), one realfft.
         let psd = wav_fft::spectral::periodogram_serial(signal, info.sample_rate, &opts)

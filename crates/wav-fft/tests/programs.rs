@@ -481,3 +481,34 @@ fn scaled_periodograms_of_fft01_and_fft05_agree_and_write_csv() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(read_csv(&a).0, "frequency_hz,magnitude");
 }
+
+#[test]
+fn one_channel_alone_in_fft01_and_fft05() {
+    let dir = tempfile::tempdir().unwrap();
+    // Left: a tone at 0.9 rad/sample = 6317.6 Hz; right: no such tone.
+    let wav = tiny_wav(dir.path(), 44_100);
+    let tone = 0.9 * 44_100.0 / std::f64::consts::TAU;
+    let mut left = Vec::new();
+    for bin in ["fft-01-simple", "fft-05-parallel-exact"] {
+        let l = outcome(&exe(bin), &[&wav, "--channel", "0", "--json"], &wav).unwrap();
+        let r = outcome(&exe(bin), &[&wav, "--channel", "1", "--json"], &wav).unwrap();
+        let (pl, pr) = (peak_freqs(&l), peak_freqs(&r));
+        assert!((pl[0] - tone).abs() < 1.5, "{bin} left: {pl:?}");
+        assert!(
+            pr.iter().all(|f| (f - tone).abs() > 10.0),
+            "{bin} right: {pr:?}"
+        );
+        left.push(pl);
+        let e = outcome(&exe(bin), &[&wav, "--channel", "2", "--json"], &wav).unwrap_err();
+        assert!(e.contains("no channel 2: the file has 2"), "{bin}: {e}");
+    }
+    assert_eq!(left[0].len(), left[1].len());
+    for (a, b) in left[0].iter().zip(&left[1]) {
+        assert!(
+            (a - b).abs() < 1e-6,
+            "fft-01 {:?} vs fft-05 {:?}",
+            left[0],
+            left[1]
+        );
+    }
+}

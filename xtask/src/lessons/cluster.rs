@@ -213,19 +213,28 @@ fn pool_part(ctx: &Ctx, rep: &mut LessonReport) -> Result<()> {
     let tiny = ["--book", "--algorithm", "fast", "--repeat", "300", "-q"];
     let mut args = tiny.to_vec();
     args.push("--dealer-only");
-    let mpi_tiny = ctx.run_mpi(2, CLUSTER_POOL, &args)?;
+    // On a loaded machine one sitting can see the ranks descheduled for
+    // milliseconds (8.7 µs idle, 1.5–2 ms once at load 6 on 2 cores): the
+    // best of up to three runs, as for the speedup above.
+    let mut mpi_tiny = ctx.run_mpi(2, CLUSTER_POOL, &args)?;
+    let mut remotes = vec![m(&mpi_tiny.record, "overhead_remote_us")];
+    while remotes.len() < 3 && remotes.iter().all(|&r| r.is_nan() || r >= 1000.0) {
+        mpi_tiny = ctx.run_mpi(2, CLUSTER_POOL, &args)?;
+        remotes.push(m(&mpi_tiny.record, "overhead_remote_us"));
+    }
+    let remote = remotes.iter().copied().fold(f64::NAN, f64::min);
     let mut args = tiny.to_vec();
     args.extend(["--workers", "1"]);
     let procs_tiny = ctx.run(PROCS, &args)?;
-    let remote = m(&mpi_tiny.record, "overhead_remote_us");
     let pipe = m(&procs_tiny.record, "overhead_per_item_us");
     rep.check(
         mpi_tiny.code == Some(0) && remote < 1000.0,
         "an item's MPI round trip to another rank costs under 1 ms",
         format!(
-            "{remote:.1} µs per item on rank 1 (hand-out to result minus compute; rank 0 only \
-             deals); the process pool's pipe round trip: {pipe:.1} µs (MPI ÷ pipe: {:.2}×); \
-             items per rank {}",
+            "{remote:.1} µs per item on rank 1 (best of {}: hand-out to result minus compute; \
+             rank 0 only deals); the process pool's pipe round trip: {pipe:.1} µs (MPI ÷ pipe: \
+             {:.2}×); items per rank {}",
+            remotes.len(),
             remote / pipe,
             mpi_tiny
                 .record
