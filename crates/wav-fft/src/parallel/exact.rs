@@ -90,15 +90,16 @@ impl Twiddles {
 }
 
 /// Columns r gathered per task in a column pass: each column c of the
-/// source is read as one run of COLS consecutive complex numbers (512
-/// bytes of a loaded signal), every run in another page, so the run must be
-/// long enough to be worth its TLB miss and memory latency; the task's
-/// COLS rows of n1 ≈ 11,000 (≈ 5.8 MB at the book's size) stay in the
-/// last-level cache. Measured on the book-size file (CPU time of pass 1,
-/// alternating runs on a loaded machine): 64 cost ≈ 15–20 % less than 16
-/// or 32 and than 128; the first version's 256 (23 MB blocks, spilled to
-/// memory) cost ≈ 1.5× more.
-const COLS: usize = 64;
+/// source is read as one run of COLS consecutive complex numbers (128
+/// bytes of a loaded signal), every run in another page; the task's COLS
+/// rows of n1 ≈ 11,000 (≈ 1.4 MB at the book's size) stay in the core's
+/// 2 MB L2 cache for the gather, the FFTs, the twiddles and the scatter.
+/// Measured on the book-size file, alternating runs in a quiet minute:
+/// fft-06 2.21–2.35 s with 16, 2.43–2.66 s with 32, 2.33–2.61 s with 64
+/// (on a loaded machine 64 looked better: longer runs suffer less from
+/// other processes' memory traffic). The first version's 256 (23 MB
+/// blocks, spilled to memory three times per pass) cost ≈ 1.5× more.
+const COLS: usize = 16;
 /// Rows k1 per task in the last pass (plus as many partner rows n1 − k1).
 const BLOCK: usize = 16;
 /// Columns k2 ahead of the one written whose output lines are prefetched.
