@@ -33,7 +33,7 @@
 //! and take the twiddle factors from small tables. The first version (256
 //! columns per block: 23 MB, spilled to memory three times per pass; 64-bit
 //! divisions per element in Bluestein; peaks offered bin by bin) spent
-//! 5.4 s of CPU on fft-06 where this one spends ≈ 3.6 s.
+//! 5.4 s of user CPU on fft-06 where this one spends 3.2–3.3 s.
 //!
 //! # The worst N
 //! Bluestein is kept for large prime factors, over the smallest 7-smooth
@@ -42,9 +42,10 @@
 //! powers of a primitive root — 8-byte random accesses over the whole
 //! signal, where even the smooth path's 512-byte runs far apart are its
 //! main cost. With the plan made (the chirp's spectrum kept),
-//! 2 × 133,596,563 measured 2.7–3.0× the smooth 267,193,080; its first
-//! use adds the chirp's spectrum (one more forward six-step over L),
-//! ≈ 4× in all. See the crate README for the figures.
+//! 2 × 133,596,563 measured 3.6× the smooth 267,193,080 in a quiet
+//! minute (2.7–3.0× under load, when the smooth N suffers more); its
+//! first use adds the chirp's spectrum (one more forward six-step over
+//! L), 6.3× in all. See the crate README for the figures.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
