@@ -114,3 +114,103 @@ fn serve(
     }
     Ok(())
 }
+
+/// What a child run by [`run_in_group`] printed, and how it ended.
+#[cfg(feature = "process-group")]
+#[derive(Debug)]
+pub struct GroupRun {
+    /// Everything it wrote to standard output.
+    pub stdout: String,
+    /// Everything it wrote to standard error.
+    pub stderr: String,
+    /// Its exit code (`None` when a signal ended it).
+    pub code: Option<i32>,
+    /// From start to exit.
+    pub took: Duration,
+}
+
+/// Runs `cmd` (stdin closed, stdout and stderr read to the end) in a process
+/// group of its own, so that everything it starts — `mpirun`'s ranks, say —
+/// can be ended together: past `deadline` the group gets SIGTERM, then
+/// SIGKILL two seconds later, and the call panics naming `what`. For tests.
+///
+/// # Panics
+/// When the child cannot start or outlives `deadline`.
+#[cfg(feature = "process-group")]
+pub fn run_in_group(mut cmd: std::process::Command, deadline: Duration, what: &str) -> GroupRun {
+    use nix::sys::signal::{Signal, killpg};
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let start = std::time::Instant::now();
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {what}: {e}"));
+    let pgid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("a pid fits i32"));
+    let read_all = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let t_out = read_all(Box::new(child.stdout.take().expect("piped")));
+    let t_err = read_all(Box::new(child.stderr.take().expect("piped")));
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("waiting for the child") {
+            break s;
+        }
+        if start.elapsed() > deadline {
+            let _ = killpg(pgid, Signal::SIGTERM);
+            std::thread::sleep(Duration::from_secs(2));
+            let _ = killpg(pgid, Signal::SIGKILL);
+            let _ = child.wait();
+            panic!("{what}: still running after {deadline:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    GroupRun {
+        took: start.elapsed(),
+        stdout: t_out.join().unwrap_or_default(),
+        stderr: t_err.join().unwrap_or_default(),
+        code: status.code(),
+    }
+}
+
+#[cfg(all(test, feature = "process-group"))]
+mod group_tests {
+    use super::*;
+
+    #[test]
+    fn a_child_and_what_it_started_are_ended_at_the_deadline() {
+        let dir = std::env::temp_dir().join(format!("run-in-group-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let flag = dir.join("grandchild-survived");
+        let mut cmd = std::process::Command::new("sh");
+        // A grandchild that would leave a file behind after 3 s if it lived.
+        cmd.arg("-c")
+            .arg(format!("(sleep 3; touch '{}') & sleep 30", flag.display()));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_in_group(cmd, Duration::from_millis(300), "sh sleeping")
+        }));
+        let msg = *r.unwrap_err().downcast::<String>().unwrap();
+        assert!(msg.contains("sh sleeping: still running after"), "{msg}");
+        std::thread::sleep(Duration::from_secs(4));
+        assert!(!flag.exists(), "the grandchild outlived the group kill");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn output_and_exit_code_of_a_child_that_ends() {
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", "echo out; echo err >&2; exit 3"]);
+        let r = run_in_group(cmd, Duration::from_secs(20), "sh");
+        assert_eq!(
+            (r.stdout.as_str(), r.stderr.as_str(), r.code),
+            ("out\n", "err\n", Some(3))
+        );
+    }
+}

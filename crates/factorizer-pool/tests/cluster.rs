@@ -12,10 +12,8 @@
 //! Run with `cargo test -p factorizer-pool --features mpi --test cluster`;
 //! they need Open MPI's `mpirun` (and fail, naming it, without it).
 
-use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -70,46 +68,13 @@ fn mpirun(ranks: usize, args: &[&str]) -> Out {
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
         .env("RUST_BACKTRACE", "0")
-        .env(MARK, &mark)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("starting mpirun");
-    let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = so.read_to_string(&mut s);
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = se.read_to_string(&mut s);
-        s
-    });
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > DEADLINE {
-            use nix::sys::signal::{Signal, killpg};
-            let _ = killpg(pgid, Signal::SIGTERM);
-            std::thread::sleep(Duration::from_secs(2));
-            let _ = killpg(pgid, Signal::SIGKILL);
-            let _ = child.wait();
-            panic!("mpirun {args:?} still running after {DEADLINE:?}: killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let took = start.elapsed();
+        .env(MARK, &mark);
+    let run = common::testing::run_in_group(cmd, DEADLINE, &format!("mpirun {args:?}"));
     let out = Out {
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-        code: status.code(),
-        took,
+        stdout: run.stdout,
+        stderr: run.stderr,
+        code: run.code,
+        took: run.took,
     };
     let left = leftovers(&mark);
     assert!(

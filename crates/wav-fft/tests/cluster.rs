@@ -17,10 +17,8 @@
 //! a program older than the sources); they need Open MPI's `mpirun` (and
 //! fail, naming it, without it).
 
-use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -121,44 +119,12 @@ fn mpirun_limited(ranks: usize, seconds: u32, args: &[&str]) -> Out {
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("starting mpirun");
-    let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = so.read_to_string(&mut s);
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = se.read_to_string(&mut s);
-        s
-    });
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > DEADLINE {
-            use nix::sys::signal::{Signal, killpg};
-            let _ = killpg(pgid, Signal::SIGTERM);
-            std::thread::sleep(Duration::from_secs(2));
-            let _ = killpg(pgid, Signal::SIGKILL);
-            let _ = child.wait();
-            panic!("mpirun {args:?} still running after {DEADLINE:?}: killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+        .env("RUST_BACKTRACE", "0");
+    let run = common::testing::run_in_group(cmd, DEADLINE, &format!("mpirun {args:?}"));
     Out {
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-        code: status.code(),
+        stdout: run.stdout,
+        stderr: run.stderr,
+        code: run.code,
     }
 }
 
