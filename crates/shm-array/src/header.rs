@@ -245,11 +245,15 @@ pub(crate) unsafe fn write(base: *mut u8, total_bytes: usize, arrays: &[ArrayInf
 /// `base` points to at least [`HEADER_BYTES`] readable, page-aligned bytes
 /// that stay mapped during the call.
 pub(crate) unsafe fn read(name: &str, base: *const u8, mapped: usize) -> Result<Vec<ArrayInfo>> {
-    // SAFETY: 4-aligned u32 inside the mapped header, only loaded (an
-    // atomic load of read-only memory is allowed for lock-free sizes).
+    // SAFETY: 4-aligned u32 inside the mapped header, never written through
+    // this pointer: only loaded with `Relaxed`, which `core::sync::atomic`
+    // ("Atomic accesses to read-only memory") allows on read-only memory for
+    // register-sized values (an `Acquire` load is not covered by that rule).
     let ready = unsafe { AtomicU32::from_ptr(base.add(READY_AT).cast::<u32>().cast_mut()) };
-    // Acquire: if the creator's release store of 1 is seen, so is the rest.
-    let flag = u32::from_le(ready.load(Ordering::Acquire));
+    // A relaxed load then an acquire fence: if the creator's release store
+    // of 1 is seen, so is the rest of the header (same as an acquire load).
+    let flag = u32::from_le(ready.load(Ordering::Relaxed));
+    std::sync::atomic::fence(Ordering::Acquire);
     // SAFETY: HEADER_BYTES readable bytes at `base` (caller), copied as
     // plain bytes (volatile: another process may map the same pages); any
     // bits are valid u8s. A complete header is never written again.
