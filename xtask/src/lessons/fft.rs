@@ -685,7 +685,8 @@ fn criterion_median(root: &std::path::Path, group: &str, id: &str) -> Option<f64
 }
 
 /// After `cargo bench -p wav-fft`: the ratios, from criterion's medians.
-/// Each pair (a smooth length, and 2 × a prime near it) ran in one run.
+/// Each set (a smooth length, 2 × a prime near it, and a prime near it) ran
+/// in one run.
 pub fn bench_ratios(root: &std::path::Path) -> Table {
     let mut t = Table::new(
         "fft bench (criterion medians): exact parallel vs one thread of realfft",
@@ -698,15 +699,16 @@ pub fn bench_ratios(root: &std::path::Path) -> Table {
             "with plan ÷ exact",
             "fused mapped s",
             "exact ÷ exact(smooth N)",
+            "first use ÷ exact(smooth N)",
         ],
     );
-    let pairs = [
-        (2_646_000u64, 2 * 1_323_001u64),
-        (267_193_080, 2 * 133_596_563),
+    let sets: [(u64, [u64; 2]); 2] = [
+        (2_646_000, [2 * 1_323_001, 2_646_001]),
+        (267_193_080, [2 * 133_596_563, 267_193_079]),
     ];
-    for (smooth, awkward) in pairs {
+    for (smooth, awkward) in sets {
         let smooth_exact = criterion_median(root, &format!("fft-{smooth}"), "exact");
-        for n in [smooth, awkward] {
+        for n in std::iter::once(smooth).chain(awkward) {
             let g = format!("fft-{n}");
             let Some(exact) = criterion_median(root, &g, "exact") else {
                 continue;
@@ -714,6 +716,11 @@ pub fn bench_ratios(root: &std::path::Path) -> Table {
             let planned = criterion_median(root, &g, "realfft-planned").unwrap_or(f64::NAN);
             let unplanned = criterion_median(root, &g, "realfft-unplanned").unwrap_or(f64::NAN);
             let fused = criterion_median(root, &g, "fused-mapped");
+            let first = criterion_median(root, &g, "exact-fresh-plan");
+            let vs_smooth = |x: Option<f64>| match (x, smooth_exact) {
+                (Some(x), Some(s)) => ratio(x / s),
+                _ => "-".into(),
+            };
             t.row(vec![
                 n.to_string(),
                 secs(planned),
@@ -722,7 +729,8 @@ pub fn bench_ratios(root: &std::path::Path) -> Table {
                 secs(unplanned),
                 ratio(unplanned / exact),
                 fused.map_or("-".into(), secs),
-                smooth_exact.map_or("-".into(), |s| ratio(exact / s)),
+                vs_smooth(Some(exact)),
+                vs_smooth(first),
             ]);
         }
     }
