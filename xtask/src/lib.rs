@@ -55,9 +55,9 @@ pub struct BenchOptions {
     /// Benchmark only this lesson's crates (repeatable).
     #[arg(long = "lesson", value_name = "ID")]
     pub lessons: Vec<String>,
-    /// fft: also the book-size lengths (267,193,080 and 2 × a prime near
-    /// it; minutes and ≈ 6 GB; run `cargo xtask gen-data --book-size` first
-    /// for the fused case).
+    /// fft: also the book-size lengths (267,193,080, 2 × a prime near it
+    /// and the prime 267,193,079; minutes and ≈ 10 GB; run `cargo xtask
+    /// gen-data --book-size` first for the fused case).
     #[arg(long)]
     pub book_size: bool,
 }

@@ -46,7 +46,9 @@ fn try_main() -> Result<(), BoxError> {
     let t = Instant::now();
     let plan = ExactPlan::new(mapped.len())
         .map_err(cli::about(&path))?
-        .huge_pages(cli.huge_pages);
+        .huge_pages(cli.huge_pages)
+        // One run: nothing to keep the work matrix for (the plot is next).
+        .reuse_buffers(false);
     let plan_s = s(t.elapsed());
     log.stage(format!("planned {}", plan.describe()));
     let (spec, steps) =
