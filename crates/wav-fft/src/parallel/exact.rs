@@ -628,23 +628,30 @@ enum Twist {
 /// multiplied by the twiddle factors as `twist` says, and
 /// `scatter(r0, t, rows)` writes them out. Blocks run in parallel; each
 /// calls its closures for its own columns only.
-fn column_pass<G, S>(split: &Split, fft: &Arc<dyn Fft<f32>>, twist: Twist, gather: G, scatter: S)
-where
+fn column_pass<G, S>(
+    split: &Split,
+    fft: &Arc<dyn Fft<f32>>,
+    twist: Twist,
+    width: usize,
+    gather: G,
+    scatter: S,
+) where
     G: Fn(usize, usize, &mut [Complex<f32>]) + Sync,
     S: Fn(usize, usize, &[Complex<f32>]) + Sync,
 {
     let (n1, n2, l) = (split.n1, split.n2, split.len());
     let tw = &split.tw;
-    (0..n2.div_ceil(COLS)).into_par_iter().for_each_init(
+    let cols = width * COLS;
+    (0..n2.div_ceil(cols)).into_par_iter().for_each_init(
         || {
             (
-                vec![Complex::<f32>::default(); COLS * n1],
+                vec![Complex::<f32>::default(); cols * n1],
                 vec![Complex::<f32>::default(); fft.get_inplace_scratch_len()],
             )
         },
         |(rows, scratch), q| {
-            let r0 = q * COLS;
-            let t = COLS.min(n2 - r0);
+            let r0 = q * cols;
+            let t = cols.min(n2 - r0);
             let rows = &mut rows[..t * n1];
             gather(r0, t, rows);
             let apply = |rows: &mut [Complex<f32>], conj| {
@@ -666,6 +673,21 @@ where
 
 /// Columns ahead of the one being read whose runs are prefetched.
 const AHEAD: usize = 4;
+
+/// The most blocks of COLS columns one task of pass 1 gathers: 2 for an
+/// odd N, whose real samples would otherwise be read as 64-byte runs (one
+/// cache line per page) where the packed path reads 128 bytes.
+const MAX_WIDTH: usize = 2;
+
+impl Packing {
+    /// Blocks of COLS columns per task in pass 1 (see [`MAX_WIDTH`]).
+    fn width(self) -> usize {
+        match self {
+            Packing::Pairs => 1,
+            Packing::Real => MAX_WIDTH,
+        }
+    }
+}
 
 /// Copies `src` into `dst` (same length). On x86-64, a run of whole
 /// 64-byte-aligned cache lines is written with non-temporal stores: the
@@ -707,7 +729,7 @@ fn fence() {
 /// `fill(n, run)` (`prefetch(n, len)` announces a run a few columns
 /// ahead); the columns' FFTs (length n1) times W_L^(r·k1) are written into
 /// `c` at `split.at(k1, r)`.
-fn pass1<F, P>(c: &mut [Complex<f32>], split: &Split, fill: F, prefetch: P)
+fn pass1<F, P>(c: &mut [Complex<f32>], split: &Split, width: usize, fill: F, prefetch: P)
 where
     F: Fn(usize, &mut [Complex<f32>]) + Sync,
     P: Fn(usize, usize) + Sync,
@@ -719,8 +741,9 @@ where
         split,
         &split.fft1,
         Twist::After,
+        width,
         |r0, t, rows| {
-            let mut run = [Complex::<f32>::default(); COLS];
+            let mut run = [Complex::<f32>::default(); MAX_WIDTH * COLS];
             for col in 0..AHEAD.min(n1) {
                 prefetch(n2 * col + r0, t);
             }
@@ -736,16 +759,21 @@ where
         },
         |r0, t, rows| {
             if split.blocked {
-                // SAFETY: block r0 / COLS of the matrix is this task's
-                // alone, and nothing reads `c` during the pass.
-                let dst = unsafe { out.run(split.at(0, r0), n1 * COLS) };
-                for (k1, d) in dst.chunks_exact_mut(COLS).enumerate() {
-                    for (j, v) in d[..t].iter_mut().enumerate() {
-                        *v = rows[j * n1 + k1];
+                for b0 in (0..t).step_by(COLS) {
+                    let tb = COLS.min(t - b0);
+                    // SAFETY: blocks (r0 + b0) / COLS of the matrix are
+                    // this task's alone, and nothing reads `c` during the
+                    // pass.
+                    let dst = unsafe { out.run(split.at(0, r0 + b0), n1 * COLS) };
+                    for (k1, d) in dst.chunks_exact_mut(COLS).enumerate() {
+                        for (j, v) in d[..tb].iter_mut().enumerate() {
+                            *v = rows[(b0 + j) * n1 + k1];
+                        }
                     }
                 }
                 return;
             }
+            assert!(t <= COLS, "row-major output: one block of columns per task");
             let mut run = [Complex::<f32>::default(); COLS];
             for k1 in 0..n1 {
                 for (j, v) in run[..t].iter_mut().enumerate() {
@@ -879,6 +907,7 @@ fn direct<S: MonoSource>(
     pass1(
         c_buf.complex_mut(),
         split,
+        plan.packing.width(),
         |n, run| fill_run(&source, plan.packing, n, run),
         |n, len| prefetch_packed(&source, plan.packing, n, len),
     );
@@ -1159,6 +1188,7 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
                 pass1(
                     kb.complex_mut(),
                     split,
+                    1,
                     |start, run| {
                         // Runs of consecutive j: e = j below K (increasing),
                         // e = L − j from `upper` on (walked upwards from the
@@ -1202,6 +1232,7 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
     pass1(
         c_buf.complex_mut(),
         split,
+        plan.packing.width(),
         |start, run| {
             let have = m.saturating_sub(start).min(run.len());
             fill_run(&source, plan.packing, start, &mut run[..have]);
