@@ -14,10 +14,12 @@
 //!   Bluestein's chirp-z transform. The length-M DFT (M = N/2 packed, or N)
 //!   is a convolution with the chirp e^(iπj²/M); it is computed with the same
 //!   parallel six-step over a smooth length L ≥ M + K − 1 (K the outputs
-//!   needed), forward, times the chirp's spectrum, and back. The forward
-//!   and inverse passes are fused around the product (no transpose between
-//!   them), so it costs four passes over ≈ 2× the memory of the packed path.
-//!   The chirp's spectrum is computed on the plan's first use and kept.
+//!   needed: L ≈ N for 2 × prime, ≈ 1.5 N for a prime N), forward, times
+//!   the chirp's spectrum, and back. The forward and inverse row passes are
+//!   fused around the product, and the matrix stays in the blocked layout
+//!   throughout (see [`bluestein`]), so it costs four passes over 2–3× the
+//!   memory of the packed path. The chirp's spectrum is computed on the
+//!   plan's first use and kept.
 //!
 //! Every plan is made of small rustfft plans (rows of ≤ 2^17 points) and
 //! planning takes milliseconds for every N.
@@ -35,17 +37,23 @@
 //! divisions per element in Bluestein; peaks offered bin by bin) spent
 //! 5.4 s of user CPU on fft-06 where this one spends 3.2–3.3 s.
 //!
+//! # Buffers
+//! The plan keeps its work matrix from one run to the next
+//! ([`ExactPlan::reuse_buffers`], on by default): a fresh 1 GB map costs a
+//! page fault and a zeroing per 4 KiB on first touch, which on the course's
+//! virtual machines was the largest single cost of a repeated run.
+//!
 //! # The worst N
 //! Bluestein is kept for large prime factors, over the smallest 7-smooth
 //! L ≥ M + K − 1. Rader's algorithm was considered and not tried: its
 //! convolution of length p − 1 needs the input and output permuted by
 //! powers of a primitive root — 8-byte random accesses over the whole
-//! signal, where even the smooth path's 512-byte runs far apart are its
-//! main cost. With the plan made (the chirp's spectrum kept),
-//! 2 × 133,596,563 measured 3.6× the smooth 267,193,080 in a quiet
-//! minute (2.7–3.0× under load, when the smooth N suffers more); its
-//! first use adds the chirp's spectrum (one more forward six-step over
-//! L), 6.3× in all. See the crate README for the figures.
+//! signal, where even the smooth path's 128-byte runs far apart are its
+//! main cost. The worst N of a size is a prime (it cannot be packed, so
+//! L ≈ 1.5 N where 2 × prime has L ≈ N): at the book's size, plan made and
+//! buffers kept, 2 × 133,596,563 measured 3.1× the smooth 267,193,080 and
+//! the prime 267,193,079 4.9×; at 2.6 million samples 3.2× and 2.9×. See
+//! the crate README for the figures.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
