@@ -621,34 +621,19 @@ fn twiddle_row(row: &mut [Complex<f32>], r: usize, tw: &Twiddles, m: usize, conj
     }
 }
 
-/// When a column pass multiplies by the twiddle factors W_L^(r·k1).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Twist {
-    /// After the FFT (forward six-step).
-    After,
-    /// Conjugated, before the FFT (the inverse six-step's columns).
-    ConjBefore,
-}
-
-/// The column pass of a six-step over `split`: for each block of COLS
-/// columns r0..r0 + t, `gather(r0, t, rows)` fills `rows[j·n1 + c]` with
-/// column r0 + j, the t rows of n1 are transformed by `fft` in cache and
-/// multiplied by the twiddle factors as `twist` says, and
-/// `scatter(r0, t, rows)` writes them out. Blocks run in parallel; each
+/// The column pass of a six-step over `split`: for each `width` blocks of
+/// COLS columns r0..r0 + t, `gather(r0, t, rows)` fills `rows[j·n1 + c]`
+/// with column r0 + j, the t rows of n1 are transformed by `split.fft1` in
+/// cache and multiplied by the twiddle factors W_L^(r·k1), and
+/// `scatter(r0, t, rows)` writes them out. Tasks run in parallel; each
 /// calls its closures for its own columns only.
-fn column_pass<G, S>(
-    split: &Split,
-    fft: &Arc<dyn Fft<f32>>,
-    twist: Twist,
-    width: usize,
-    gather: G,
-    scatter: S,
-) where
+fn column_pass<G, S>(split: &Split, width: usize, gather: G, scatter: S)
+where
     G: Fn(usize, usize, &mut [Complex<f32>]) + Sync,
     S: Fn(usize, usize, &[Complex<f32>]) + Sync,
 {
     let (n1, n2, l) = (split.n1, split.n2, split.len());
-    let tw = &split.tw;
+    let (fft, tw) = (&split.fft1, &split.tw);
     let cols = width * COLS;
     (0..n2.div_ceil(cols)).into_par_iter().for_each_init(
         || {
@@ -662,17 +647,9 @@ fn column_pass<G, S>(
             let t = cols.min(n2 - r0);
             let rows = &mut rows[..t * n1];
             gather(r0, t, rows);
-            let apply = |rows: &mut [Complex<f32>], conj| {
-                for (j, row) in rows.chunks_exact_mut(n1).enumerate() {
-                    twiddle_row(row, r0 + j, tw, l, conj);
-                }
-            };
-            if twist == Twist::ConjBefore {
-                apply(rows, true);
-            }
             fft.process_with_scratch(rows, scratch);
-            if twist == Twist::After {
-                apply(rows, false);
+            for (j, row) in rows.chunks_exact_mut(n1).enumerate() {
+                twiddle_row(row, r0 + j, tw, l, false);
             }
             scatter(r0, t, rows);
         },
@@ -747,8 +724,6 @@ where
     let out = Scatter(c.as_mut_ptr(), c.len());
     column_pass(
         split,
-        &split.fft1,
-        Twist::After,
         width,
         |r0, t, rows| {
             let mut run = [Complex::<f32>::default(); MAX_WIDTH * COLS];
@@ -1051,14 +1026,13 @@ fn untangle_rows(c: &[Complex<f32>], split: &Split, tw_n: &Twiddles, mags: &mut 
         );
 }
 
-/// Pass 2 of the odd-length path: rows k1, FFT n2 in place, |Z\[k\]| for
-/// k ≤ N/2.
-fn magnitude_rows(c: &[Complex<f32>], split: &Split, mags: &mut [f32]) {
-    let (n1, n2) = (split.n1, split.n2);
-    let len = mags.len();
-    assert!(c.len() >= split.matrix_len(), "the matrix fits");
-    let out = Scatter(mags.as_mut_ptr(), len);
-    let fft2 = &split.fft2;
+/// Runs `f(a, nb, rows, scratch)` for each block of rows a..a + nb (nb ≤
+/// BLOCK) of an n1 × n2 matrix, in parallel, each task with its own
+/// buffer of BLOCK·n2 numbers and FFT scratch of `scratch_len`.
+fn for_row_blocks<F>(n1: usize, n2: usize, scratch_len: usize, f: F)
+where
+    F: Fn(usize, usize, &mut [Complex<f32>], &mut [Complex<f32>]) + Sync,
+{
     (0..n1)
         .step_by(BLOCK)
         .collect::<Vec<_>>()
@@ -1067,40 +1041,56 @@ fn magnitude_rows(c: &[Complex<f32>], split: &Split, mags: &mut [f32]) {
             || {
                 (
                     vec![Complex::<f32>::default(); BLOCK * n2],
-                    vec![Complex::<f32>::default(); fft2.get_inplace_scratch_len()],
+                    vec![Complex::<f32>::default(); scratch_len],
                 )
             },
             |(buf, scratch), a| {
-                let b = (a + BLOCK).min(n1);
-                let nb = b - a;
-                for (i, k1) in (a..b).enumerate() {
-                    split.read_row(c, k1, &mut buf[i * n2..(i + 1) * n2]);
-                }
-                let rows = &mut buf[..nb * n2];
-                fft2.process_with_scratch(rows, scratch);
-                let mut tile = [[0f32; BLOCK]; K2_CHUNK];
-                for k2_first in (0..n2).step_by(K2_CHUNK) {
-                    let k2_end = (k2_first + K2_CHUNK).min(n2);
-                    for (i, row) in rows.chunks_exact(n2).enumerate() {
-                        for (t, z) in tile.iter_mut().zip(&row[k2_first..k2_end]) {
-                            t[i] = magnitude(*z);
-                        }
-                    }
-                    for (t, k2) in tile.iter().zip(k2_first..k2_end) {
-                        let k = a + n1 * k2;
-                        out.prefetch_write(k + n1 * OUT_AHEAD);
-                        out.prefetch_write(k + nb - 1 + n1 * OUT_AHEAD);
-                        if k >= len {
-                            return;
-                        }
-                        let w = nb.min(len - k);
-                        // SAFETY: rows a..b belong to this task alone, so
-                        // positions k1 + n1·k2 for them are written only here.
-                        unsafe { out.run(k, w) }.copy_from_slice(&t[..w]);
-                    }
-                }
+                let nb = BLOCK.min(n1 - a);
+                f(a, nb, &mut buf[..nb * n2], scratch);
             },
         );
+}
+
+/// Pass 2 of the odd-length path: rows k1, FFT n2 in place, |Z\[k\]| for
+/// k ≤ N/2.
+fn magnitude_rows(c: &[Complex<f32>], split: &Split, mags: &mut [f32]) {
+    let (n1, n2) = (split.n1, split.n2);
+    let len = mags.len();
+    assert!(c.len() >= split.matrix_len(), "the matrix fits");
+    let out = Scatter(mags.as_mut_ptr(), len);
+    let fft2 = &split.fft2;
+    for_row_blocks(
+        n1,
+        n2,
+        fft2.get_inplace_scratch_len(),
+        |a, nb, rows, scratch| {
+            for (i, k1) in (a..a + nb).enumerate() {
+                split.read_row(c, k1, &mut rows[i * n2..(i + 1) * n2]);
+            }
+            fft2.process_with_scratch(rows, scratch);
+            let mut tile = [[0f32; BLOCK]; K2_CHUNK];
+            for k2_first in (0..n2).step_by(K2_CHUNK) {
+                let k2_end = (k2_first + K2_CHUNK).min(n2);
+                for (i, row) in rows.chunks_exact(n2).enumerate() {
+                    for (t, z) in tile.iter_mut().zip(&row[k2_first..k2_end]) {
+                        t[i] = magnitude(*z);
+                    }
+                }
+                for (t, k2) in tile.iter().zip(k2_first..k2_end) {
+                    let k = a + n1 * k2;
+                    out.prefetch_write(k + n1 * OUT_AHEAD);
+                    out.prefetch_write(k + nb - 1 + n1 * OUT_AHEAD);
+                    if k >= len {
+                        return;
+                    }
+                    let w = nb.min(len - k);
+                    // SAFETY: rows a..a + nb belong to this task alone, so
+                    // positions k1 + n1·k2 for them are written only here.
+                    unsafe { out.run(k, w) }.copy_from_slice(&t[..w]);
+                }
+            }
+        },
+    );
 }
 
 /// Rows of a blocked matrix ([`Split::at`]) in place, BLOCK at a time: each
@@ -1118,41 +1108,27 @@ where
     );
     let all = Scatter(c.as_mut_ptr(), c.len());
     let blocks = n2.div_ceil(COLS);
-    (0..n1)
-        .step_by(BLOCK)
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .for_each_init(
-            || {
-                (
-                    vec![Complex::<f32>::default(); BLOCK * n2],
-                    vec![Complex::<f32>::default(); scratch_len],
-                )
-            },
-            |(buf, scratch), a| {
-                let nb = BLOCK.min(n1 - a);
-                let rows = &mut buf[..nb * n2];
-                for q in 0..blocks {
-                    let (r0, t) = (q * COLS, COLS.min(n2 - q * COLS));
-                    // SAFETY: in every block, rows a..a + nb (one run of
-                    // nb·COLS numbers) are this task's alone, and nothing
-                    // else touches the matrix during the pass.
-                    let run = unsafe { all.run(split.at(a, r0), nb * COLS) };
-                    for (i, src) in run.chunks_exact(COLS).enumerate() {
-                        rows[i * n2 + r0..i * n2 + r0 + t].copy_from_slice(&src[..t]);
-                    }
-                }
-                f(a, rows, scratch);
-                for q in 0..blocks {
-                    let (r0, t) = (q * COLS, COLS.min(n2 - q * COLS));
-                    // SAFETY: as above.
-                    let run = unsafe { all.run(split.at(a, r0), nb * COLS) };
-                    for (i, dst) in run.chunks_exact_mut(COLS).enumerate() {
-                        dst[..t].copy_from_slice(&rows[i * n2 + r0..i * n2 + r0 + t]);
-                    }
-                }
-            },
-        );
+    for_row_blocks(n1, n2, scratch_len, |a, nb, rows, scratch| {
+        for q in 0..blocks {
+            let (r0, t) = (q * COLS, COLS.min(n2 - q * COLS));
+            // SAFETY: in every block, rows a..a + nb (one run of
+            // nb·COLS numbers) are this task's alone, and nothing
+            // else touches the matrix during the pass.
+            let run = unsafe { all.run(split.at(a, r0), nb * COLS) };
+            for (i, src) in run.chunks_exact(COLS).enumerate() {
+                rows[i * n2 + r0..i * n2 + r0 + t].copy_from_slice(&src[..t]);
+            }
+        }
+        f(a, rows, scratch);
+        for q in 0..blocks {
+            let (r0, t) = (q * COLS, COLS.min(n2 - q * COLS));
+            // SAFETY: as above.
+            let run = unsafe { all.run(split.at(a, r0), nb * COLS) };
+            for (i, dst) in run.chunks_exact_mut(COLS).enumerate() {
+                dst[..t].copy_from_slice(&rows[i * n2 + r0..i * n2 + r0 + t]);
+            }
+        }
+    });
 }
 
 /// Bluestein: Z\[k\] = e^(−iπk²/M) Σ_n a\[n\] b\[k−n\] with
