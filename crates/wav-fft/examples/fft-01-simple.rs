@@ -31,6 +31,7 @@ fn try_main() -> Result<(), BoxError> {
     let cli = Cli::parse();
     let log = cli.args.out.stage_log();
     let path = cli.args.input()?;
+    cli.args.check_realfft_fits(&path)?;
     log.stage(format!("loading {}", path.display()));
     let (info, signal, load, mix) = if let Some(k) = cli.channel {
         let x = wav::load_channel_with(&path, k, &cli.args.read_options())?;

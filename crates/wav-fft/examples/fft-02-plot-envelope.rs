@@ -35,6 +35,7 @@ fn try_main() -> Result<(), BoxError> {
     let cli = Cli::parse();
     let log = cli.args.out.stage_log();
     let path = cli.args.input()?;
+    cli.args.check_realfft_fits(&path)?;
     log.stage(format!("loading {}", path.display()));
     let (info, bytes) = wav::read_data_with(&path, &cli.args.read_options())?;
     cli::log_info(&log, &info);

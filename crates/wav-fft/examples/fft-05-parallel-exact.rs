@@ -42,6 +42,11 @@ fn try_main() -> Result<(), BoxError> {
     let cli = Cli::parse();
     let log = cli.args.out.stage_log();
     let path = cli.args.input()?;
+    if cli.compare {
+        cli.args.check_realfft_fits(&path).map_err(|e| {
+            format!("{e} (so --compare cannot run here: drop it to run the exact FFT alone)")
+        })?;
+    }
     log.stage(format!("loading {}", path.display()));
     let signal = match cli.channel {
         Some(k) => wav::load_channel_with(&path, k, &cli.args.read_options())?,

@@ -115,6 +115,19 @@ pub enum Error {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// A one-thread realfft of the whole signal whose plan would take more
+    /// memory than the machine has available (see
+    /// [`realfft_peak_bytes`](crate::spectrum::realfft_peak_bytes)): rustfft
+    /// plans a length with a large prime factor with buffers of several
+    /// times the signal.
+    RealfftMemory {
+        /// Samples in the signal.
+        samples: usize,
+        /// Bytes the FFT would need at its peak (an estimate, signal included).
+        needs: u64,
+        /// Bytes the operating system reports available.
+        available: u64,
+    },
     /// A distributed computation (feature `mpi`) cannot be laid out over
     /// the job's ranks, e.g. a transfer larger than MPI's 32-bit counts.
     Cluster {
@@ -452,6 +465,20 @@ impl fmt::Display for Error {
             Error::Memory { bytes, source } => {
                 write!(f, "cannot get {bytes} bytes of memory: {source}")
             }
+            Error::RealfftMemory {
+                samples,
+                needs,
+                available,
+            } => write!(
+                f,
+                "a one-thread realfft of {samples} samples would need about {:.1} GB \
+                 (rustfft's plan for this length; {} bytes per sample), but only {:.1} GB \
+                 of memory are available; the exact parallel FFT (fft-05, \
+                 wav_fft::parallel::exact) computes the same spectrum in far less",
+                *needs as f64 / 1e9,
+                needs / (*samples).max(1) as u64,
+                *available as f64 / 1e9
+            ),
             Error::Cluster { problem } => write!(f, "MPI job: {problem}"),
             Error::Workers(failures) => {
                 write!(f, "{} worker(s) failed: ", failures.len())?;

@@ -353,6 +353,104 @@ fn offer(best: &mut Vec<(usize, f32)>, n: usize, sep: usize, k: usize, v: f32) {
     }
 }
 
+/// Peak memory, in bytes and signal included, of [`realfft_spectrum`] on
+/// `n` samples: an upper bound measured for realfft 3.5 over rustfft 6.4
+/// (peak resident memory of the plan and the transform, 1 M to 64 M
+/// samples). realfft transforms N/2 complex numbers for an even N and N
+/// for an odd one; rustfft plans a length with a prime factor above 7 with
+/// Bluestein's or Rader's algorithm when it has a prime factor above 31
+/// (rustfft's largest butterfly), with buffers several times the signal:
+///
+/// | N | largest prime factor of the complex length | measured | bound |
+/// |---|---|---|---|
+/// | even | ≤ 31 | 14 bytes per sample | 16 |
+/// | even | > 31 (2 × prime, …) | 48 | 52 |
+/// | odd | ≤ 31 | 32 | 34 |
+/// | odd | > 31 (a prime, …) | 92 | 96 |
+///
+/// plus 4 MiB (the allocator's and the threads' fixed costs, measured up
+/// to 3 MB over the per-sample figure at a million samples).
+///
+/// A prime N of the book's size (267 million samples) needs about 25 GB.
+///
+/// ```
+/// use wav_fft::spectrum::realfft_peak_bytes;
+/// // 16 bytes per sample and 4 MiB for a power of two:
+/// assert_eq!(realfft_peak_bytes(1 << 20), 20 << 20);
+/// // A prime a little longer: about 5 times as much.
+/// assert!(realfft_peak_bytes(1_000_003) > 4 * realfft_peak_bytes(1 << 20));
+/// ```
+pub fn realfft_peak_bytes(n: usize) -> u64 {
+    let complex = if n % 2 == 0 { n / 2 } else { n };
+    let smooth = only_small_factors(complex.max(1));
+    let per_sample = match (n % 2 == 0, smooth) {
+        (true, true) => 16,
+        (true, false) => 52,
+        (false, true) => 34,
+        (false, false) => 96,
+    };
+    (n as u64).saturating_mul(per_sample) + (4 << 20)
+}
+
+/// Checks that [`realfft_spectrum`] of `n` samples fits in the memory the
+/// operating system reports available (`MemAvailable` of `/proc/meminfo`;
+/// where that cannot be read, nothing is checked), so that a program
+/// refuses a length it cannot transform instead of being killed by the
+/// kernel half-way.
+///
+/// # Errors
+/// [`Error::RealfftMemory`](crate::Error::RealfftMemory) when
+/// [`realfft_peak_bytes`] exceeds the memory available.
+pub fn check_realfft_memory(n: usize) -> Result<(), crate::Error> {
+    match available_memory() {
+        Some(available) => check_realfft_memory_within(n, available),
+        None => Ok(()),
+    }
+}
+
+/// [`check_realfft_memory`] against `available` bytes.
+///
+/// # Errors
+/// [`Error::RealfftMemory`](crate::Error::RealfftMemory) when
+/// [`realfft_peak_bytes`] exceeds `available`.
+///
+/// ```
+/// use wav_fft::spectrum::check_realfft_memory_within;
+/// assert!(check_realfft_memory_within(1 << 20, 1 << 30).is_ok());
+/// // A prime length of 10 million samples needs about 0.9 GB.
+/// let e = check_realfft_memory_within(9_999_991, 500_000_000).unwrap_err();
+/// assert!(e.to_string().contains("9999991 samples"), "{e}");
+/// ```
+pub fn check_realfft_memory_within(n: usize, available: u64) -> Result<(), crate::Error> {
+    let needs = realfft_peak_bytes(n);
+    if needs > available {
+        return Err(crate::Error::RealfftMemory {
+            samples: n,
+            needs,
+            available,
+        });
+    }
+    Ok(())
+}
+
+/// Whether m has no prime factor above 31.
+fn only_small_factors(mut m: usize) -> bool {
+    for p in [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31] {
+        while m % p == 0 {
+            m /= p;
+        }
+    }
+    m == 1
+}
+
+/// `MemAvailable` of `/proc/meminfo`, bytes.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kb.checked_mul(1024)
+}
+
 /// The simple FFT: one real-input FFT (realfft) of the whole signal,
 /// single-threaded, then magnitudes of bins 0..=N/2 (an empty signal gives
 /// no bins). Takes the signal by value: realfft uses

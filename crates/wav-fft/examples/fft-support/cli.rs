@@ -46,6 +46,19 @@ impl SpectrumArgs {
         wav_fft::wav::ReadOptions::default().allow_truncated(self.allow_truncated)
     }
 
+    /// Refuses, from the header alone and before anything is loaded, a file
+    /// whose one-thread realfft would not fit in the memory available
+    /// (rustfft's plan for a prime length of the book's size takes ≈ 25 GB).
+    ///
+    /// # Errors
+    /// When the header cannot be read or the FFT would not fit.
+    #[allow(dead_code)] // not every program runs realfft on the whole file
+    pub fn check_realfft_fits(&self, path: &Path) -> Result<(), BoxError> {
+        let info = wav_fft::wav::probe_with(path, &self.read_options())?;
+        let n = usize::try_from(info.frames).unwrap_or(usize::MAX);
+        wav_fft::spectrum::check_realfft_memory(n).map_err(about(path))
+    }
+
     /// The input file: the one given, or the quick generated file.
     ///
     /// # Errors

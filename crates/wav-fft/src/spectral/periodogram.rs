@@ -181,7 +181,9 @@ impl MonoSource for SliceSource<'_> {
 /// simple program's way; same values within f32 rounding).
 ///
 /// # Errors
-/// [`Error::TooShort`] for an empty signal.
+/// [`Error::TooShort`] for an empty signal;
+/// [`Error::RealfftMemory`] when the FFT would not fit in the memory
+/// available ([`check_realfft_memory`](crate::spectrum::check_realfft_memory)).
 pub fn periodogram_serial(
     mut signal: Vec<f32>,
     sample_rate: u32,
@@ -191,6 +193,7 @@ pub fn periodogram_serial(
     if n == 0 {
         return Err(empty());
     }
+    crate::spectrum::check_realfft_memory(n)?;
     prepare_in_place(&mut signal, opts);
     let mut spec = realfft_spectrum(signal, sample_rate);
     to_power(&mut spec.mags, n, scale(opts, n, sample_rate));
