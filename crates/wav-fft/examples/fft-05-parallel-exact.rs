@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use common::Record;
-use support::cli::{self, BoxError, SpectralArgs, SpectrumArgs, s};
+use support::cli::{self, BoxError, HugePagesArg, SpectralArgs, SpectrumArgs, s};
 use support::plot::PlotOptions;
 use wav_fft::parallel::{self, ExactPlan};
 use wav_fft::{spectrum, wav};
@@ -27,10 +27,11 @@ struct Cli {
     /// Also compute the single-thread realfft spectrum and compare.
     #[arg(long)]
     compare: bool,
-    /// Ask for 2 MiB pages for the FFT's work buffers (Linux advice; off by
-    /// default: see the crate README for what it measured).
-    #[arg(long)]
-    huge_pages: bool,
+    /// 2 MiB pages for the FFT's work buffers (Linux advice): auto asks
+    /// only when the kernel has them free, so that they cost no compaction
+    /// (see the crate README for what each choice measured).
+    #[arg(long, value_enum, default_value_t = HugePagesArg::Auto, value_name = "WHEN")]
+    huge_pages: HugePagesArg,
     #[command(flatten)]
     spectral: SpectralArgs,
     /// Analyse channel K alone (0-based) instead of the mono mix.
@@ -65,11 +66,12 @@ fn try_main() -> Result<(), BoxError> {
     let t = Instant::now();
     let plan = ExactPlan::new(n)
         .map_err(cli::about(&path))?
-        .huge_pages(cli.huge_pages)
+        .huge_pages(cli.huge_pages.mode())
         // One run: nothing to keep the work matrix for (the plot is next).
         .reuse_buffers(false);
     let plan_s = s(t.elapsed());
     log.stage(format!("planned {} in {plan_s:.3} s", plan.describe()));
+    log.stage(cli.huge_pages.describe());
     let reference = cli
         .compare
         .then(|| spectrum::realfft_spectrum_timed(signal.samples.clone(), fs));

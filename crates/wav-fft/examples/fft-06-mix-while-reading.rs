@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use common::Record;
-use support::cli::{self, BoxError, SpectrumArgs, s};
+use support::cli::{self, BoxError, HugePagesArg, SpectrumArgs, s};
 use support::plot::PlotOptions;
 use wav_fft::parallel::{self, ExactPlan};
 use wav_fft::wav::{self, MonoSource};
@@ -27,10 +27,11 @@ mod support;
 struct Cli {
     #[command(flatten)]
     args: SpectrumArgs,
-    /// Ask for 2 MiB pages for the FFT's work buffers (Linux advice; off by
-    /// default: see the crate README for what it measured).
-    #[arg(long)]
-    huge_pages: bool,
+    /// 2 MiB pages for the FFT's work buffers (Linux advice): auto asks
+    /// only when the kernel has them free, so that they cost no compaction
+    /// (see the crate README for what each choice measured).
+    #[arg(long, value_enum, default_value_t = HugePagesArg::Auto, value_name = "WHEN")]
+    huge_pages: HugePagesArg,
 }
 
 fn try_main() -> Result<(), BoxError> {
@@ -46,11 +47,12 @@ fn try_main() -> Result<(), BoxError> {
     let t = Instant::now();
     let plan = ExactPlan::new(mapped.len())
         .map_err(cli::about(&path))?
-        .huge_pages(cli.huge_pages)
+        .huge_pages(cli.huge_pages.mode())
         // One run: nothing to keep the work matrix for (the plot is next).
         .reuse_buffers(false);
     let plan_s = s(t.elapsed());
     log.stage(format!("planned {}", plan.describe()));
+    log.stage(cli.huge_pages.describe());
     let (spec, steps) =
         parallel::exact_timed(mapped, info.sample_rate, &plan).map_err(cli::about(&path))?;
     for (name, d) in &steps {

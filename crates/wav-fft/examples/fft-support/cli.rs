@@ -40,6 +40,44 @@ pub struct SpectrumArgs {
     pub out: OutputArgs,
 }
 
+/// `--huge-pages auto|on|off` (fft-05, fft-06).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[allow(dead_code)] // not every program has the flag
+pub enum HugePagesArg {
+    /// When the kernel has them free (no compaction).
+    Auto,
+    /// Always ask.
+    On,
+    /// Never.
+    Off,
+}
+
+#[allow(dead_code)]
+impl HugePagesArg {
+    /// The library's setting.
+    pub fn mode(self) -> wav_fft::buffer::HugePages {
+        use wav_fft::buffer::HugePages;
+        match self {
+            HugePagesArg::Auto => HugePages::Auto,
+            HugePagesArg::On => HugePages::On,
+            HugePagesArg::Off => HugePages::Off,
+        }
+    }
+
+    /// A log line: the setting, and what auto sees.
+    pub fn describe(self) -> String {
+        match (self, wav_fft::buffer::free_in_huge_blocks()) {
+            (HugePagesArg::Auto, Some(free)) => format!(
+                "huge pages: auto ({:.1} GB free in 2 MiB blocks: used for buffers that fit)",
+                free as f64 / 1e9
+            ),
+            (HugePagesArg::Auto, None) => "huge pages: auto (no /proc/buddyinfo: not used)".into(),
+            (HugePagesArg::On, _) => "huge pages: on".into(),
+            (HugePagesArg::Off, _) => "huge pages: off".into(),
+        }
+    }
+}
+
 impl SpectrumArgs {
     /// How to read the input (`--allow-truncated`).
     pub fn read_options(&self) -> wav_fft::wav::ReadOptions {

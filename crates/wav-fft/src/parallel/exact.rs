@@ -63,7 +63,7 @@ use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
 use crate::Error;
-use crate::buffer::Buffer;
+use crate::buffer::{Buffer, HugePages};
 use crate::spectrum::{Magnitudes, Spectrum};
 use crate::wav::MonoSource;
 
@@ -235,7 +235,7 @@ pub struct ExactPlan {
     method: Method,
     /// e^(−2πi·e/N), for untangling the packed spectrum.
     tw_n: Twiddles,
-    huge_pages: bool,
+    huge_pages: HugePages,
     reuse: bool,
     /// The work matrix of the last run, kept for the next one.
     spare: Mutex<Option<Buffer>>,
@@ -352,7 +352,7 @@ impl ExactPlan {
             m,
             method,
             tw_n: Twiddles::new(signal_len),
-            huge_pages: false,
+            huge_pages: HugePages::Auto,
             reuse: true,
             spare: Mutex::new(None),
         })
@@ -368,12 +368,14 @@ impl ExactPlan {
         Self::build(signal_len, true)
     }
 
-    /// Advises the kernel to back the work buffers with 2 MiB pages
-    /// (`MADV_HUGEPAGE`, Linux; advice only). Off by default: see the crate
-    /// README for what it measured on this course's machine.
+    /// Whether the work buffers ask the kernel for 2 MiB pages
+    /// (`MADV_HUGEPAGE`, Linux; advice only). [`HugePages::Auto`] by
+    /// default: only when they are free, so that their allocation costs
+    /// no compaction (see [`crate::buffer`] and the crate README for what
+    /// each choice measured on this course's machines).
     #[must_use]
-    pub fn huge_pages(mut self, on: bool) -> Self {
-        self.huge_pages = on;
+    pub fn huge_pages(mut self, mode: HugePages) -> Self {
+        self.huge_pages = mode;
         self
     }
 
@@ -451,7 +453,8 @@ impl ExactPlan {
     }
 
     fn buffer(&self, bytes: usize) -> Result<Buffer, Error> {
-        Buffer::zeroed(bytes, self.huge_pages).map_err(|source| Error::Memory { bytes, source })
+        Buffer::zeroed(bytes, self.huge_pages.wanted(bytes))
+            .map_err(|source| Error::Memory { bytes, source })
     }
 }
 
@@ -659,19 +662,23 @@ where
 /// Columns ahead of the one being read whose runs are prefetched.
 const AHEAD: usize = 4;
 
-/// The most blocks of COLS columns one task of pass 1 gathers: 2 for an
-/// odd N, whose real samples would otherwise be read as 64-byte runs (one
-/// cache line per page) where the packed path reads 128 bytes.
-const MAX_WIDTH: usize = 2;
+/// The most blocks of COLS columns one task of pass 1 gathers. The
+/// gather reads a run of every row of the source, each in another page:
+/// each page visit costs a TLB miss (a two-level page walk in a virtual
+/// machine), so a task reads as much of each page as it can use. With 8
+/// blocks, 128 columns, a run is 1 KB of a packed f32 signal, 512 bytes of
+/// a 16-bit stereo WAV (256 for an odd N's real samples); the task's rows
+/// (8 × 1.45 MB at the book's size) stay in the 32 MB L3 cache. Measured
+/// on fft-06, alternating runs of one binary: the book-size file's pass 1
+/// 1.73 s with 1 block, 1.49 s with 4, 1.38 s with 8 (1.36 s with 16); an
+/// odd smooth N of 263,671,875: 4.54 s with 2 blocks, 3.63 s with 8; the
+/// prime 267,193,079 (Bluestein): 6.56 s with 2, 5.30 s with 8.
+const MAX_WIDTH: usize = 8;
 
-impl Packing {
-    /// Blocks of COLS columns per task in pass 1 (see [`MAX_WIDTH`]).
-    fn width(self) -> usize {
-        match self {
-            Packing::Pairs => 1,
-            Packing::Real => MAX_WIDTH,
-        }
-    }
+/// Blocks of COLS columns per task in pass 1 over `split`: [`MAX_WIDTH`],
+/// fewer when that would leave fewer than 16 tasks to share out.
+fn pass_width(split: &Split) -> usize {
+    (split.n2.div_ceil(COLS) / 16).clamp(1, MAX_WIDTH)
 }
 
 /// Copies `src` into `dst` (same length). On x86-64, a run of whole
@@ -890,7 +897,7 @@ fn direct<S: MonoSource>(
     pass1(
         c_buf.complex_mut(),
         split,
-        plan.packing.width(),
+        pass_width(split),
         |n, run| fill_run(&source, plan.packing, n, run),
         |n, len| prefetch_packed(&source, plan.packing, n, len),
     );
@@ -1216,7 +1223,7 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
     pass1(
         c_buf.complex_mut(),
         split,
-        plan.packing.width(),
+        pass_width(split),
         |start, run| {
             let have = m.saturating_sub(start).min(run.len());
             fill_run(&source, plan.packing, start, &mut run[..have]);
