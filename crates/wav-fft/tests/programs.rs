@@ -97,12 +97,22 @@ fn simple_and_fused_print_the_same_peaks_and_write_a_png() {
     assert_eq!(peaks[..2], [55.0, 220.0]);
     let bytes = std::fs::read(png).unwrap();
     assert_eq!(&bytes[1..4], b"PNG");
-    let b = run(
+    // Every huge-pages setting gives the same spectrum; a wrong one is
+    // refused by name.
+    for mode in ["auto", "on", "off"] {
+        let b = run(
+            &exe("fft-06-mix-while-reading"),
+            &[&wav, "--peaks", "3", "--json", "-q", "--huge-pages", mode],
+        );
+        assert!(b.status.success(), "{mode}: {b:?}");
+        assert_eq!(peak_freqs(&record(&b)), peaks, "--huge-pages {mode}");
+    }
+    let bad = run(
         &exe("fft-06-mix-while-reading"),
-        &[&wav, "--peaks", "3", "--json", "-q"],
+        &[&wav, "--huge-pages", "always"],
     );
-    assert!(b.status.success(), "{b:?}");
-    assert_eq!(peak_freqs(&record(&b)), peaks);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--huge-pages"));
 }
 
 #[test]

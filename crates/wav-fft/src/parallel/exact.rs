@@ -51,9 +51,9 @@
 //! signal, where even the smooth path's 128-byte runs far apart are its
 //! main cost. The worst N of a size is a prime (it cannot be packed, so
 //! L ≈ 1.5 N where 2 × prime has L ≈ N): at the book's size, plan made and
-//! buffers kept, 2 × 133,596,563 measured 3.1× the smooth 267,193,080 and
-//! the prime 267,193,079 4.9×; at 2.6 million samples 3.2× and 2.9×. See
-//! the crate README for the figures.
+//! buffers kept, 2 × 133,596,563 measured 3.1–3.2× the smooth 267,193,080
+//! and the prime 267,193,079 4.4–4.9×; at 2.6 million samples 2.9–3.8×.
+//! See the crate README for the figures.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -98,16 +98,14 @@ impl Twiddles {
     }
 }
 
-/// Columns r gathered per task in a column pass: each column c of the
-/// source is read as one run of COLS consecutive complex numbers (128
-/// bytes of a loaded signal), every run in another page; the task's COLS
-/// rows of n1 ≈ 11,000 (≈ 1.4 MB at the book's size) stay in the core's
-/// 2 MB L2 cache for the gather, the FFTs, the twiddles and the scatter.
-/// Measured on the book-size file, alternating runs in a quiet minute:
-/// fft-06 2.21–2.35 s with 16, 2.43–2.66 s with 32, 2.33–2.61 s with 64
-/// (on a loaded machine 64 looked better: longer runs suffer less from
-/// other processes' memory traffic). The first version's 256 (23 MB
-/// blocks, spilled to memory three times per pass) cost ≈ 1.5× more.
+/// Columns r per block of the blocked layout and per FFT batch of a
+/// column pass: each column c of the source is read as a run of COLS
+/// consecutive complex numbers (128 bytes of a loaded signal), and pass 1
+/// gathers [`MAX_WIDTH`] such blocks per task. Measured on the book-size
+/// file, one block per task, alternating runs in a quiet minute: fft-06
+/// 2.21–2.35 s with 16, 2.43–2.66 s with 32, 2.33–2.61 s with 64. The
+/// first version's 256 (23 MB blocks, spilled to memory three times per
+/// pass) cost ≈ 1.5× more.
 const COLS: usize = 16;
 /// Rows k1 per task in the last pass (plus as many partner rows n1 − k1).
 const BLOCK: usize = 16;
@@ -675,9 +673,24 @@ const AHEAD: usize = 4;
 /// prime 267,193,079 (Bluestein): 6.56 s with 2, 5.30 s with 8.
 const MAX_WIDTH: usize = 8;
 
-/// Blocks of COLS columns per task in pass 1 over `split`: [`MAX_WIDTH`],
-/// fewer when that would leave fewer than 16 tasks to share out.
-fn pass_width(split: &Split) -> usize {
+/// Pages the second-level TLB holds (2,048 entries on the course's AMD
+/// EPYC; 1,536–3,072 on recent x86-64 cores).
+const TLB_PAGES: usize = 2048;
+
+/// Blocks of COLS columns per task in pass 1 over `split`. A task's sweep
+/// visits n1 pages of the source; while they fit the TLB (small N), one
+/// block (two for an odd N, whose real samples would otherwise be read as
+/// 64-byte runs where the packed path reads 128), measured best at 2.6
+/// million samples: 2 × prime 35.1 ms with one block, 38.6 ms with six.
+/// Beyond, [`MAX_WIDTH`], fewer when that would leave fewer than 16 tasks
+/// to share out.
+fn pass_width(split: &Split, packing: Packing) -> usize {
+    if split.n1 <= TLB_PAGES {
+        return match packing {
+            Packing::Pairs => 1,
+            Packing::Real => 2,
+        };
+    }
     (split.n2.div_ceil(COLS) / 16).clamp(1, MAX_WIDTH)
 }
 
@@ -897,7 +910,7 @@ fn direct<S: MonoSource>(
     pass1(
         c_buf.complex_mut(),
         split,
-        pass_width(split),
+        pass_width(split, plan.packing),
         |n, run| fill_run(&source, plan.packing, n, run),
         |n, len| prefetch_packed(&source, plan.packing, n, len),
     );
@@ -1223,7 +1236,7 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
     pass1(
         c_buf.complex_mut(),
         split,
-        pass_width(split),
+        pass_width(split, plan.packing),
         |start, run| {
             let have = m.saturating_sub(start).min(run.len());
             fill_run(&source, plan.packing, start, &mut run[..have]);
