@@ -45,6 +45,35 @@ pub fn exit_on_error<E: std::fmt::Display>(result: Result<(), E>) {
     }
 }
 
+/// Runs a program's `try_main` as [`exit_on_error`] does, and makes a
+/// closed stdout quiet: `prog | head` closes the pipe early, and Rust's
+/// `println!` then panics with "failed printing to stdout: Broken pipe".
+/// That panic still unwinds (every destructor runs: temporary files,
+/// shared-memory segments, child processes are cleaned up) and the exit
+/// status is non-zero, but no panic message is printed. Every other panic
+/// is reported as before. (Restoring SIGPIPE's default action instead
+/// would also kill a server writing to a closed socket.)
+pub fn run<E: std::fmt::Display>(try_main: impl FnOnce() -> Result<(), E>) {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_broken_pipe(info.payload()) {
+            report(info);
+        }
+    }));
+    exit_on_error(try_main());
+}
+
+/// Whether a panic's payload is std's "failed printing to stdout: Broken
+/// pipe (os error 32)".
+fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    let text = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    text.starts_with("failed printing to stdout") && text.contains("Broken pipe")
+}
+
 /// A clap value parser for counts that must be at least 1 (workers, parts):
 /// `#[arg(long, value_parser = common::cli::at_least_one)]`.
 ///
@@ -85,5 +114,21 @@ pub fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
         Err(format!(
             "'{s}': the timeout must be a positive number of seconds"
         ))
+    }
+}
+
+#[cfg(test)]
+mod pipe_tests {
+    use super::is_broken_pipe;
+
+    #[test]
+    fn only_a_closed_stdout_is_quiet() {
+        let epipe = String::from("failed printing to stdout: Broken pipe (os error 32)");
+        assert!(is_broken_pipe(&epipe));
+        assert!(!is_broken_pipe(&String::from("index out of bounds")));
+        assert!(!is_broken_pipe(
+            &"failed printing to stdout: No space left on device"
+        ));
+        assert!(!is_broken_pipe(&42u8));
     }
 }

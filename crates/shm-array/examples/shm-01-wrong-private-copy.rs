@@ -75,5 +75,5 @@ fn try_main() -> anyhow::Result<()> {
 }
 
 fn main() {
-    common::cli::exit_on_error(try_main());
+    common::cli::run(try_main);
 }

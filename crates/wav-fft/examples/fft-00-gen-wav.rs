@@ -97,5 +97,5 @@ fn try_main() -> Result<(), BoxError> {
 }
 
 fn main() {
-    common::cli::exit_on_error(try_main());
+    common::cli::run(try_main);
 }

@@ -163,5 +163,5 @@ fn scaled(
 }
 
 fn main() {
-    common::cli::exit_on_error(try_main());
+    common::cli::run(try_main);
 }

@@ -282,5 +282,5 @@ fn run(cli: &Cli) -> Result<(), BoxError> {
 }
 
 fn main() {
-    common::cli::exit_on_error(try_main());
+    common::cli::run(try_main);
 }

@@ -522,3 +522,31 @@ fn one_channel_alone_in_fft01_and_fft05() {
         );
     }
 }
+
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    // `fft-01 FILE | head -1`: the reader goes away, the next print fails.
+    let dir = tempfile::tempdir().unwrap();
+    let wav = make_wav(dir.path());
+    let mut child = Command::new(exe("fft-01-simple"))
+        .arg(&wav)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("program starts");
+    drop(child.stdout.take()); // the read end closed before any output
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("fft-01 did not end within 60 s with its stdout closed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "it could not print its result");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}

@@ -68,5 +68,5 @@ fn try_main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() {
-    common::cli::exit_on_error(try_main());
+    common::cli::run(try_main);
 }
