@@ -357,9 +357,9 @@ fn offer(best: &mut Vec<(usize, f32)>, n: usize, sep: usize, k: usize, v: f32) {
 /// `n` samples: an upper bound measured for realfft 3.5 over rustfft 6.4
 /// (peak resident memory of the plan and the transform, 1 M to 64 M
 /// samples). realfft transforms N/2 complex numbers for an even N and N
-/// for an odd one; rustfft plans a length with a prime factor above 7 with
-/// Bluestein's or Rader's algorithm when it has a prime factor above 31
-/// (rustfft's largest butterfly), with buffers several times the signal:
+/// for an odd one; rustfft plans a length with a prime factor above 31
+/// (its largest butterfly) with Bluestein's or Rader's algorithm, whose
+/// buffers are several times the signal:
 ///
 /// | N | largest prime factor of the complex length | measured | bound |
 /// |---|---|---|---|
@@ -382,7 +382,7 @@ fn offer(best: &mut Vec<(usize, f32)>, n: usize, sep: usize, k: usize, v: f32) {
 /// ```
 pub fn realfft_peak_bytes(n: usize) -> u64 {
     let complex = if n % 2 == 0 { n / 2 } else { n };
-    let smooth = only_small_factors(complex.max(1));
+    let smooth = only_factors(complex.max(1), &[2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31]);
     let per_sample = match (n % 2 == 0, smooth) {
         (true, true) => 16,
         (true, false) => 52,
@@ -433,9 +433,9 @@ pub fn check_realfft_memory_within(n: usize, available: u64) -> Result<(), crate
     Ok(())
 }
 
-/// Whether m has no prime factor above 31.
-fn only_small_factors(mut m: usize) -> bool {
-    for p in [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31] {
+/// Whether m (≥ 1) is a product of `primes` only.
+pub(crate) fn only_factors(mut m: usize, primes: &[usize]) -> bool {
+    for &p in primes {
         while m % p == 0 {
             m /= p;
         }

@@ -16,17 +16,9 @@ use wav_fft::spectrum::{realfft_peak_bytes, realfft_spectrum};
 
 const CHILD: &str = "REALFFT_MEMORY_CHILD";
 
-/// This process's peak resident memory so far, bytes.
+/// This process's peak resident memory so far, bytes (VmHWM).
 fn high_water_mark() -> Result<u64, String> {
-    let status = std::fs::read_to_string("/proc/self/status")
-        .map_err(|e| format!("cannot read /proc/self/status: {e}"))?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .ok_or_else(|| "no VmHWM in /proc/self/status".to_string())
+    common::mem::peak_rss_bytes().ok_or_else(|| "no VmHWM in /proc/self/status".to_string())
 }
 
 /// In the child: the FFT of n samples, then "base peak" on stdout.

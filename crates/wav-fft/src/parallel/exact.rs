@@ -267,13 +267,8 @@ pub(crate) fn direct_split(m: usize) -> Option<(usize, usize)> {
     (n2 <= MAX_ROW || m <= MAX_DIRECT).then_some((n1, n2))
 }
 
-fn is_smooth(mut m: usize) -> bool {
-    for p in [2, 3, 5, 7] {
-        while m % p == 0 {
-            m /= p;
-        }
-    }
-    m == 1
+fn is_smooth(m: usize) -> bool {
+    crate::spectrum::only_factors(m, &[2, 3, 5, 7])
 }
 
 /// The smallest length ≥ `min` made of 2, 3, 5 and 7 with a balanced split.
