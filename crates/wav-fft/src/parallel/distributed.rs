@@ -80,8 +80,7 @@ use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
 use super::exact::{
-    Packing, Split, Twiddles, bins, direct_split, fill_packed, magnitude, smooth_len, square_mod,
-    to_f32,
+    Packing, Split, Twiddles, bins, direct_split, fill_packed, magnitude, smooth_len, to_f32,
 };
 use crate::Error;
 use crate::buffer::Buffer;
@@ -1051,23 +1050,24 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
             ..
         } => {
             let (m, l) = (plan.signal_len, split.len());
-            let two_m = 2 * m;
             // The chirp's spectrum for my rows: b[j] = e^(iπj²/M) / L for
             // j < K and L − j < M, 0 between.
-            let scale = 1.0 / l as f64;
+            let scale = 1.0 / l as f32;
             let upper = l - (m - 1);
             pass1(split, cols.clone(), &plan.rows, a, |start, run, _| {
-                for (i, o) in run.iter_mut().enumerate() {
-                    let j = start + i;
-                    let e = if j < *needed {
-                        Some(j)
-                    } else if j >= upper {
-                        Some(l - j)
-                    } else {
-                        None
-                    };
-                    *o = e.map_or(C32::default(), |e| {
-                        to_f32(chirp.get64(square_mod(e, two_m)).conj() * scale)
+                // The chirp at j (increasing) below K, at L − j (walked
+                // upwards from the run's end) from `upper` on.
+                let end = start + run.len();
+                run.fill(C32::default());
+                let a_end = end.min(*needed);
+                if start < a_end {
+                    chirp.for_squares(start, a_end - start, |i, w| run[i] = w.conj() * scale);
+                }
+                let b_start = start.max(upper);
+                if b_start < end {
+                    let top = run.len() - 1;
+                    chirp.for_squares(l - (end - 1), end - b_start, |i, w| {
+                        run[top - i] = w.conj() * scale;
                     });
                 }
             });
@@ -1091,11 +1091,7 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
             pass1(split, cols.clone(), &plan.rows, a, |start, run, tmp| {
                 let have = m.saturating_sub(start).min(run.len());
                 fill_packed(source, Packing::Real, start, &mut run[..have], tmp);
-                let mut e = square_mod(start, two_m);
-                for (i, v) in run[..have].iter_mut().enumerate() {
-                    *v *= to_f32(chirp.get64(e));
-                    e = (e + (2 * (start + i) + 1) % two_m) % two_m;
-                }
+                chirp.for_squares(start, have, |i, w| run[i] *= w);
                 run[have..].fill(C32::default());
             });
             times.lap(&mut t, "read + mix + chirp + FFT n1 + twiddle (my columns)");
