@@ -1061,12 +1061,12 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
                 run.fill(C32::default());
                 let a_end = end.min(*needed);
                 if start < a_end {
-                    chirp.for_squares(start, a_end - start, |i, w| run[i] = w.conj() * scale);
+                    chirp.for_squares(start, 1, a_end - start, |i, w| run[i] = w.conj() * scale);
                 }
                 let b_start = start.max(upper);
                 if b_start < end {
                     let top = run.len() - 1;
-                    chirp.for_squares(l - (end - 1), end - b_start, |i, w| {
+                    chirp.for_squares(l - (end - 1), 1, end - b_start, |i, w| {
                         run[top - i] = w.conj() * scale;
                     });
                 }
@@ -1091,7 +1091,7 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
             pass1(split, cols.clone(), &plan.rows, a, |start, run, tmp| {
                 let have = m.saturating_sub(start).min(run.len());
                 fill_packed(source, Packing::Real, start, &mut run[..have], tmp);
-                chirp.for_squares(start, have, |i, w| run[i] *= w);
+                chirp.for_squares(start, 1, have, |i, w| run[i] *= w);
                 run[have..].fill(C32::default());
             });
             times.lap(&mut t, "read + mix + chirp + FFT n1 + twiddle (my columns)");

@@ -100,30 +100,39 @@ impl Twiddles {
     }
 
     /// Calls `f(i, W^(j² mod n))` (W = e^(−2πi/n), in f32) for
-    /// j = start + i, i in 0..len: Bluestein's chirp, with n = 2M. Two
-    /// table lookups per element cost more than the FFTs around them (the
-    /// tables are larger than L2 and j² jumps across them), so the values
-    /// come from four interleaved f64 recurrences instead: j → j + 4
-    /// multiplies by W^(8j + 16), and that factor by W^32. They are seeded
-    /// exactly from the tables every [`SQUARES_SEED`] elements, so the
-    /// error stays at a few f64 roundings, far below f32's.
+    /// j = start + i·stride, i in 0..len: Bluestein's chirp, with n = 2M,
+    /// along a run of the signal (stride 1) or down a column of the matrix
+    /// (stride n2). Two table lookups per element cost more than the FFTs
+    /// around them (the tables are larger than L2 and j² jumps across
+    /// them), so the values come from four interleaved f64 recurrences
+    /// instead: with s the stride, j → j + 4s multiplies by
+    /// W^(8sj + 16s²), and that factor by W^(32s²). They are seeded exactly
+    /// from the tables every [`SQUARES_SEED`] elements, so the error stays
+    /// at a few f64 roundings, far below f32's. Seeding costs a few
+    /// 128-bit divisions: runs should be long.
     #[inline]
     pub(crate) fn for_squares(
         &self,
         start: usize,
+        stride: usize,
         len: usize,
         mut f: impl FnMut(usize, Complex<f32>),
     ) {
         let n = self.n;
+        let md = |x: u128| (x % n as u128) as usize;
+        let s = stride as u128;
         let mut i0 = 0;
         while i0 < len {
-            let j0 = start + i0;
-            let mut sq = Squares::from(j0, n);
-            let c: [Complex<f64>; 4] = std::array::from_fn(|_| self.get64(sq.next()));
-            // W^(8(j0 + k) + 16) = W^(8·j0 + 16) · W^(8k).
-            let base = self.get64(((8 * j0 as u128 + 16) % n as u128) as usize);
-            let d: [Complex<f64>; 4] = std::array::from_fn(|k| base * self.get64(8 * k % n));
-            let w = self.get64(32 % n);
+            let j0 = (start + i0 * stride) as u128;
+            let c: [Complex<f64>; 4] = std::array::from_fn(|k| {
+                let j = j0 + k as u128 * s;
+                self.get64(md(j * j))
+            });
+            // W^(8s(j0 + ks) + 16s²) = W^(8s·j0 + 16s²) · W^(8s²k).
+            let base = self.get64(md(8 * s * j0 + 16 * s * s));
+            let d: [Complex<f64>; 4] =
+                std::array::from_fn(|k| base * self.get64(md(8 * s * s * k as u128)));
+            let w = self.get64(md(32 * s * s));
             // Lanes as separate arrays of re and im, so that the products
             // are vector operations.
             let (mut cr, mut ci) = (c.map(|c| c.re), c.map(|c| c.im));
@@ -154,7 +163,7 @@ impl Twiddles {
     }
 }
 
-/// Elements of [`Twiddles::squares_run`] between two exact seeds.
+/// Elements of [`Twiddles::for_squares`] between two exact seeds.
 const SQUARES_SEED: usize = 512;
 
 /// Columns r per block of the blocked layout and per FFT batch of a
@@ -170,6 +179,9 @@ const COLS: usize = 16;
 const BLOCK: usize = 16;
 /// Columns k2 ahead of the one written whose output lines are prefetched.
 const OUT_AHEAD: usize = 4;
+/// Blocks of columns ahead of the one read whose runs Bluestein's last
+/// pass announces.
+const PASS4_AHEAD: usize = 2;
 /// Columns k2 written together in the last pass.
 const K2_CHUNK: usize = 256;
 /// The longest row FFT a split may use; longer factors go to Bluestein.
@@ -580,44 +592,6 @@ pub(crate) fn to_f32(w: Complex<f64>) -> Complex<f32> {
 #[inline]
 pub(crate) fn magnitude(c: Complex<f32>) -> f32 {
     (c.re * c.re + c.im * c.im).sqrt()
-}
-
-/// n² mod `modulus`, exactly.
-pub(crate) fn square_mod(n: usize, modulus: usize) -> usize {
-    ((n as u128 * n as u128) % modulus as u128) as usize
-}
-
-/// n² mod `modulus` for n = start, start + 1, …, without a division per
-/// step: (n + 1)² = n² + (2n + 1).
-struct Squares {
-    e: usize,
-    inc: usize,
-    modulus: usize,
-}
-
-impl Squares {
-    fn from(start: usize, modulus: usize) -> Squares {
-        Squares {
-            e: square_mod(start, modulus),
-            inc: ((2 * start as u128 + 1) % modulus as u128) as usize,
-            modulus,
-        }
-    }
-
-    /// The current n² mod `modulus`, then steps to n + 1.
-    #[inline]
-    fn next(&mut self) -> usize {
-        let e = self.e;
-        self.e += self.inc;
-        if self.e >= self.modulus {
-            self.e -= self.modulus;
-        }
-        self.inc += 2;
-        if self.inc >= self.modulus {
-            self.inc -= self.modulus;
-        }
-        e
-    }
 }
 
 /// Writes z\[n\] for n in `start..start + out.len()` (all < M), read from
@@ -1254,7 +1228,7 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
                         run.fill(Complex::default());
                         let a_end = end.min(*needed);
                         if start < a_end {
-                            chirp.for_squares(start, a_end - start, |i, w| {
+                            chirp.for_squares(start, 1, a_end - start, |i, w| {
                                 run[i] = w.conj() * scale;
                             });
                         }
@@ -1262,7 +1236,7 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
                         if b_start < end {
                             // e = (L − j)² for j = end − 1 − i, i upwards.
                             let top = run.len() - 1;
-                            chirp.for_squares(l - (end - 1), end - b_start, |i, w| {
+                            chirp.for_squares(l - (end - 1), 1, end - b_start, |i, w| {
                                 run[top - i] = w.conj() * scale;
                             });
                         }
@@ -1292,7 +1266,7 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
         |start, run| {
             let have = m.saturating_sub(start).min(run.len());
             fill_run(&source, plan.packing, start, &mut run[..have]);
-            chirp.for_squares(start, have, |i, w| run[i] *= w);
+            chirp.for_squares(start, 1, have, |i, w| run[i] *= w);
             run[have..].fill(Complex::default());
         },
         |start, len| {
@@ -1355,13 +1329,23 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
                     twiddle_row(row, r0 + j, tw, l, true);
                 }
                 inv1.process_with_scratch(rows, scratch);
-                for (col, dst) in block.chunks_exact_mut(COLS).enumerate() {
-                    let start = n2 * col + r0;
-                    if start >= *needed {
-                        break;
+                // Columns c of the block with n2·c + r < K (Z is needed
+                // below K only).
+                let wanted = |r: usize| needed.saturating_sub(r).div_ceil(n2).min(n1);
+                if plan.packing == Packing::Real {
+                    // Only |Z| is wanted, and |e^(−iπn²/M)| = 1.
+                    for (col, dst) in block.chunks_exact_mut(COLS).take(wanted(r0)).enumerate() {
+                        for (j, d) in dst[..t].iter_mut().enumerate() {
+                            *d = rows[j * n1 + col];
+                        }
                     }
-                    let dst = &mut dst[..t];
-                    chirp.for_squares(start, t, |j, w| dst[j] = rows[j * n1 + col] * w);
+                } else {
+                    // Down each column r: one long run of the chirp.
+                    for (j, row) in rows.chunks_exact(n1).enumerate() {
+                        chirp.for_squares(r0 + j, n2, wanted(r0 + j), |col, w| {
+                            block[col * COLS + j] = row[col] * w;
+                        });
+                    }
                 }
             },
         );
@@ -1389,8 +1373,34 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
         .enumerate()
         .for_each(|(task, out)| {
             let c0 = task * BLOCK;
+            // Columns lo..=hi of the block holding column r, announced
+            // (each block of a task is a new page, far from the last).
+            let announce = |lo: usize, hi: usize, r: usize| {
+                let (a, b) = (
+                    split.at(lo, r - r % COLS),
+                    split.at(hi, r - r % COLS) + COLS,
+                );
+                if let Some(run) = zc.get(a..b.min(zc.len())) {
+                    crate::wav::prefetch_bytes(bytemuck::cast_slice(run));
+                }
+            };
             for q in 0..blocks {
                 let (r0, t) = (q * COLS, COLS.min(n2 - q * COLS));
+                let ahead = r0 + PASS4_AHEAD * COLS;
+                if ahead < n2 {
+                    announce(c0, c0 + BLOCK - 1, ahead);
+                    if plan.packing == Packing::Pairs && c0 < cm {
+                        // The partners of (c, ahead..ahead + COLS).
+                        let lo = cm.saturating_sub(c0 + BLOCK);
+                        for r in [ahead, (ahead + COLS - 1).min(n2 - 1)] {
+                            if r <= rm {
+                                announce(lo, cm - c0, rm - r);
+                            } else if cm > c0 {
+                                announce(lo.saturating_sub(1), cm - c0 - 1, n2 + rm - r);
+                            }
+                        }
+                    }
+                }
                 for i in 0..BLOCK {
                     let (col, o0) = (c0 + i, i * n2 + r0);
                     if o0 >= out.len() {
@@ -1420,7 +1430,13 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
                         let sum = zk + zp;
                         let wd = to_f32(w) * (zk - zp);
                         w *= step;
-                        *o = 0.5 * magnitude(Complex::new(sum.re + wd.im, sum.im - wd.re));
+                        let x = Complex::new(sum.re + wd.im, sum.im - wd.re);
+                        *o = x.re * x.re + x.im * x.im;
+                    }
+                    // The square roots apart: one vector instruction for
+                    // four of them.
+                    for o in run.iter_mut() {
+                        *o = 0.5 * o.sqrt();
                     }
                 }
             }
@@ -1463,27 +1479,35 @@ mod tests {
         }
     }
 
+    /// n² mod `modulus`, exactly.
+    fn square_mod(n: usize, modulus: usize) -> usize {
+        ((n as u128 * n as u128) % modulus as u128) as usize
+    }
+
     #[test]
     fn chirp_recurrences_match_the_tables() {
         // Moduli 2M of every size (the book's prime among them), runs that
-        // start anywhere, cross the reseeding point and end off the 4-lane
+        // start anywhere, along the signal (stride 1) or down a column
+        // (stride n2), cross the reseeding point and end off the 4-lane
         // grid.
         for n in [2usize, 6, 14, 2_000_006, 534_386_158] {
             let tw = Twiddles::new(n);
-            for start in [0usize, 1, 3, n / 2 - 1, n / 2, n / 3 + 7] {
-                let len = 2 * SQUARES_SEED + 7;
-                let mut seen = vec![false; len];
-                let mut worst = 0f64;
-                tw.for_squares(start, len, |i, w| {
-                    assert!(!seen[i], "{n} {start}: index {i} twice");
-                    seen[i] = true;
-                    let want = tw.get64(square_mod(start + i, n));
-                    worst = worst
-                        .max((f64::from(w.re) - want.re).abs())
-                        .max((f64::from(w.im) - want.im).abs());
-                });
-                assert!(seen.iter().all(|&s| s), "{n} {start}: an index missed");
-                assert!(worst < 2e-7, "{n} {start}: error {worst}");
+            for stride in [1usize, 3, 20_480] {
+                for start in [0usize, 1, 3, n / 2 - 1, n / 2, n / 3 + 7] {
+                    let len = 2 * SQUARES_SEED + 7;
+                    let mut seen = vec![false; len];
+                    let mut worst = 0f64;
+                    tw.for_squares(start, stride, len, |i, w| {
+                        assert!(!seen[i], "{n} {start}: index {i} twice");
+                        seen[i] = true;
+                        let want = tw.get64(square_mod(start + i * stride, n));
+                        worst = worst
+                            .max((f64::from(w.re) - want.re).abs())
+                            .max((f64::from(w.im) - want.im).abs());
+                    });
+                    assert!(seen.iter().all(|&s| s), "{n} {start}: an index missed");
+                    assert!(worst < 2e-7, "{n} {stride} {start}: error {worst}");
+                }
             }
         }
     }
