@@ -1030,7 +1030,8 @@ fn untangle_rows(c: &[Complex<f32>], split: &Split, tw_n: &Twiddles, mags: &mut 
                     .conj();
                     let sum = z + zp;
                     let wd = w * (z - zp);
-                    0.5 * magnitude(Complex::new(sum.re + wd.im, sum.im - wd.re))
+                    let x = Complex::new(sum.re + wd.im, sum.im - wd.re);
+                    x.re * x.re + x.im * x.im
                 };
                 // A tile of K2_CHUNK columns: computed row by row (each row
                 // read in order), written column by column.
@@ -1045,6 +1046,12 @@ fn untangle_rows(c: &[Complex<f32>], split: &Split, tw_n: &Twiddles, mags: &mut 
                         let w = w1[set[i]];
                         for (t, k2) in tile.iter_mut().zip(k2_first..k2_end) {
                             t[col] = x_of(i, k2, w * w2[k2]);
+                        }
+                    }
+                    // |X| from |2X|² apart: vector square roots.
+                    for t in &mut tile[..k2_end - k2_first] {
+                        for v in t.iter_mut() {
+                            *v = 0.5 * v.sqrt();
                         }
                     }
                     for (t, k2) in tile.iter().zip(k2_first..k2_end) {
