@@ -51,8 +51,10 @@
 //! signal, where even the smooth path's 128-byte runs far apart are its
 //! main cost. The worst N of a size is a prime (it cannot be packed, so
 //! L ≈ 1.5 N where 2 × prime has L ≈ N): at the book's size, plan made and
-//! buffers kept, 2 × 133,596,563 measured 3.1–3.2× the smooth 267,193,080
-//! and the prime 267,193,079 4.4–4.9×; at 2.6 million samples 2.9–3.8×.
+//! buffers kept, 2 × 133,596,563 measured 2.9× the smooth 267,193,080
+//! and the prime 267,193,079 3.7× (criterion, one run; 3.1–3.2× and
+//! 4.4–4.9× before the chirp came from recurrences); at 2.6 million
+//! samples 3.9–4.1×.
 //! See the crate README for the figures.
 
 use std::sync::{Arc, Mutex};
