@@ -80,7 +80,8 @@ use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
 use super::exact::{
-    Packing, Split, Twiddles, bins, direct_split, fill_packed, magnitude, smooth_len, to_f32,
+    Packing, Split, Twiddles, bins, direct_split, fill_packed, kernel_run, magnitude, smooth_len,
+    to_f32,
 };
 use crate::Error;
 use crate::buffer::Buffer;
@@ -1050,26 +1051,9 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
             ..
         } => {
             let (m, l) = (plan.signal_len, split.len());
-            // The chirp's spectrum for my rows: b[j] = e^(iπj²/M) / L for
-            // j < K and L − j < M, 0 between.
-            let scale = 1.0 / l as f32;
-            let upper = l - (m - 1);
+            // The chirp's spectrum for my rows.
             pass1(split, cols.clone(), &plan.rows, a, |start, run, _| {
-                // The chirp at j (increasing) below K, at L − j (walked
-                // upwards from the run's end) from `upper` on.
-                let end = start + run.len();
-                run.fill(C32::default());
-                let a_end = end.min(*needed);
-                if start < a_end {
-                    chirp.for_squares(start, 1, a_end - start, |i, w| run[i] = w.conj() * scale);
-                }
-                let b_start = start.max(upper);
-                if b_start < end {
-                    let top = run.len() - 1;
-                    chirp.for_squares(l - (end - 1), 1, end - b_start, |i, w| {
-                        run[top - i] = w.conj() * scale;
-                    });
-                }
+                kernel_run(chirp, m, *needed, l, start, run);
             });
             times.lap(&mut t, "Bluestein: pass 1 of the chirp");
             times.wait(world, &mut t);

@@ -1188,6 +1188,35 @@ where
     });
 }
 
+/// The run of Bluestein's kernel b\[j\] = e^(iπj²/M) / L from j = `start`
+/// over a smooth length `l`: the chirp for j < K (`needed`) and for
+/// L − j < M, 0 between; `chirp` holds e^(−2πi·e/(2M)).
+pub(crate) fn kernel_run(
+    chirp: &Twiddles,
+    m: usize,
+    needed: usize,
+    l: usize,
+    start: usize,
+    run: &mut [Complex<f32>],
+) {
+    let scale = 1.0 / l as f32;
+    let end = start + run.len();
+    run.fill(Complex::default());
+    let a_end = end.min(needed);
+    if start < a_end {
+        chirp.for_squares(start, 1, a_end - start, |i, w| run[i] = w.conj() * scale);
+    }
+    // From L − M + 1 on: the chirp at L − j, walked upwards from the
+    // run's end.
+    let b_start = start.max(l - (m - 1));
+    if b_start < end {
+        let top = run.len() - 1;
+        chirp.for_squares(l - (end - 1), 1, end - b_start, |i, w| {
+            run[top - i] = w.conj() * scale;
+        });
+    }
+}
+
 /// Bluestein: Z\[k\] = e^(−iπk²/M) Σ_n a\[n\] b\[k−n\] with
 /// a\[n\] = z\[n\]·e^(−iπn²/M) and b\[j\] = e^(iπj²/M), the convolution
 /// computed over the smooth length L of `split`, whose matrix is blocked
@@ -1222,34 +1251,11 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
             Some(k) => Arc::clone(k),
             None => {
                 let mut kb = plan.buffer(matrix * 8)?;
-                let scale = 1.0 / l as f32;
-                // b[j] = e^(iπj²/M) for j < K and for L − j < M; 0 between.
-                let upper = l - (m - 1);
                 pass1(
                     kb.complex_mut(),
                     split,
                     1,
-                    |start, run| {
-                        // Runs of consecutive j: the chirp at j below K
-                        // (increasing), at L − j from `upper` on (walked
-                        // upwards from the run's end).
-                        let end = start + run.len();
-                        run.fill(Complex::default());
-                        let a_end = end.min(*needed);
-                        if start < a_end {
-                            chirp.for_squares(start, 1, a_end - start, |i, w| {
-                                run[i] = w.conj() * scale;
-                            });
-                        }
-                        let b_start = start.max(upper);
-                        if b_start < end {
-                            // e = (L − j)² for j = end − 1 − i, i upwards.
-                            let top = run.len() - 1;
-                            chirp.for_squares(l - (end - 1), 1, end - b_start, |i, w| {
-                                run[top - i] = w.conj() * scale;
-                            });
-                        }
-                    },
+                    |start, run| kernel_run(chirp, m, *needed, l, start, run),
                     |_, _| {},
                 );
                 rows_in_place(
@@ -1404,7 +1410,7 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
                         for r in [ahead, (ahead + COLS - 1).min(n2 - 1)] {
                             if r <= rm {
                                 announce(lo, cm - c0, rm - r);
-                            } else if cm > c0 {
+                            } else {
                                 announce(lo.saturating_sub(1), cm - c0 - 1, n2 + rm - r);
                             }
                         }
