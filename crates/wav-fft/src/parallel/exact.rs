@@ -186,6 +186,8 @@ pub(crate) struct ColumnChirp<'a> {
     tw: &'a Twiddles,
     n2: usize,
     r0: usize,
+    /// `Some(l)`: the chirp at l − j instead of j (walking down).
+    from: Option<usize>,
     c: usize,
     cr: [f64; LANES],
     ci: [f64; LANES],
@@ -195,12 +197,15 @@ pub(crate) struct ColumnChirp<'a> {
 }
 
 impl<'a> ColumnChirp<'a> {
-    pub(crate) fn new(tw: &'a Twiddles, n2: usize, r0: usize) -> Self {
+    /// The walk from column r0 (`from`: `Some(l)` for W^((l − j)²), j < l;
+    /// Bluestein's kernel near L).
+    pub(crate) fn new(tw: &'a Twiddles, n2: usize, r0: usize, from: Option<usize>) -> Self {
         let e = tw.get64((2 * n2 as u128 * n2 as u128 % tw.n as u128) as usize);
         ColumnChirp {
             tw,
             n2,
             r0,
+            from,
             c: 0,
             cr: [0.0; LANES],
             ci: [0.0; LANES],
@@ -210,25 +215,34 @@ impl<'a> ColumnChirp<'a> {
         }
     }
 
-    /// Multiplies `run[i]` by W^((n2·c + r0 + i)²) for this call's c (the
-    /// number of calls before it), then moves on to c + 1. Runs may only
-    /// get shorter from one call to the next (at the signal's end), and are
-    /// at most [`LANES`] long.
-    pub(crate) fn apply(&mut self, run: &mut [Complex<f32>]) {
-        let t = run.len();
+    /// Calls `f(i, W^(j²))` for j = n2·c + r0 + i (or l − that), i < t,
+    /// with c this call's number (the calls before it), then moves on to
+    /// c + 1. `t` may only shrink from one call to the next (at the
+    /// signal's end, or to 0 where no more values are wanted), and is at
+    /// most [`LANES`].
+    pub(crate) fn step(&mut self, t: usize, mut f: impl FnMut(usize, Complex<f32>)) {
         assert!(t <= LANES, "at most {LANES} columns");
         if self.c % SQUARES_SEED == 0 {
             let n = self.tw.n as u128;
             let n2 = self.n2 as u128;
             for i in 0..t {
                 let j = n2 * self.c as u128 + (self.r0 + i) as u128;
-                let w = self.tw.get64((j * j % n) as usize);
-                let d = self.tw.get64(((2 * n2 * j + n2 * n2) % n) as usize);
+                // j → j + n2 moves the exponent e by +n2 (or −n2 from l):
+                // (e ± n2)² − e² = ±2·n2·e + n2².
+                let (e, d) = match self.from {
+                    None => (j, 2 * n2 * j % n),
+                    Some(l) => {
+                        let e = l as u128 - j;
+                        (e, n - 2 * n2 * e % n)
+                    }
+                };
+                let w = self.tw.get64((e * e % n) as usize);
+                let d = self.tw.get64(((d + n2 * n2) % n) as usize);
                 (self.cr[i], self.ci[i], self.dr[i], self.di[i]) = (w.re, w.im, d.re, d.im);
             }
         }
-        for (i, v) in run.iter_mut().enumerate() {
-            *v *= Complex::new(self.cr[i] as f32, self.ci[i] as f32);
+        for i in 0..t {
+            f(i, Complex::new(self.cr[i] as f32, self.ci[i] as f32));
         }
         // Lanes as separate arrays of re and im: vector operations.
         let e = self.e;
@@ -836,19 +850,20 @@ fn fence() {
 
 /// Pass 1 of the six-step over `split`: column r of the matrix is
 /// a\[n2·c + r\] (c < n1), read in runs of consecutive n with
-/// `fill(n, run)` (`prefetch(n, len)` announces a run a few columns
-/// ahead) and, with `chirp`, multiplied by its W^(n²) ([`ColumnChirp`]);
-/// the columns' FFTs (length n1) times W_L^(r·k1) are written into `c` at
-/// `split.at(k1, r)`.
-fn pass1<F, P>(
+/// `fill(state, n, run)` — one call per c, in order, `state` made by
+/// `init(r0)` for the task's first column r0 — and `prefetch(n, len)`
+/// announcing a run a few columns ahead; the columns' FFTs (length n1)
+/// times W_L^(r·k1) are written into `c` at `split.at(k1, r)`.
+fn pass1<T, I, F, P>(
     c: &mut [Complex<f32>],
     split: &Split,
     width: usize,
-    chirp: Option<&Twiddles>,
+    init: I,
     fill: F,
     prefetch: P,
 ) where
-    F: Fn(usize, &mut [Complex<f32>]) + Sync,
+    I: Fn(usize) -> T + Sync,
+    F: Fn(&mut T, usize, &mut [Complex<f32>]) + Sync,
     P: Fn(usize, usize) + Sync,
 {
     let (n1, n2) = (split.n1, split.n2);
@@ -859,7 +874,7 @@ fn pass1<F, P>(
         width,
         |r0, t, rows| {
             let mut run = [Complex::<f32>::default(); MAX_WIDTH * COLS];
-            let mut walk = chirp.map(|tw| ColumnChirp::new(tw, n2, r0));
+            let mut state = init(r0);
             for col in 0..AHEAD.min(n1) {
                 prefetch(n2 * col + r0, t);
             }
@@ -867,10 +882,7 @@ fn pass1<F, P>(
                 if col + AHEAD < n1 {
                     prefetch(n2 * (col + AHEAD) + r0, t);
                 }
-                fill(n2 * col + r0, &mut run[..t]);
-                if let Some(walk) = &mut walk {
-                    walk.apply(&mut run[..t]);
-                }
+                fill(&mut state, n2 * col + r0, &mut run[..t]);
                 for (j, v) in run[..t].iter().enumerate() {
                     rows[j * n1 + col] = *v;
                 }
@@ -1027,8 +1039,8 @@ fn direct<S: MonoSource>(
         c_buf.complex_mut(),
         split,
         pass_width(split, plan.packing),
-        None,
-        |n, run| fill_run(&source, plan.packing, n, run),
+        |_| (),
+        |_, n, run| fill_run(&source, plan.packing, n, run),
         |n, len| prefetch_packed(&source, plan.packing, n, len),
     );
     let mut store = store(source, plan)?;
@@ -1278,6 +1290,7 @@ where
 /// The run of Bluestein's kernel b\[j\] = e^(iπj²/M) / L from j = `start`
 /// over a smooth length `l`: the chirp for j < K (`needed`) and for
 /// L − j < M, 0 between; `chirp` holds e^(−2πi·e/(2M)).
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
 pub(crate) fn kernel_run(
     chirp: &Twiddles,
     m: usize,
@@ -1342,8 +1355,26 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
                     kb.complex_mut(),
                     split,
                     1,
-                    None,
-                    |start, run| kernel_run(chirp, m, *needed, l, start, run),
+                    |r0| {
+                        let lo = ColumnChirp::new(chirp, n2, r0, None);
+                        (lo, ColumnChirp::new(chirp, n2, r0, Some(l)))
+                    },
+                    |(lo, hi), start, run| {
+                        // b[j] = e^(iπj²/M) / L below K and at L − j from
+                        // L − M + 1 on, 0 between (as kernel_run).
+                        let scale = 1.0 / l as f32;
+                        run.fill(Complex::default());
+                        let t = run.len();
+                        lo.step(needed.saturating_sub(start).min(t), |i, w| {
+                            run[i] = w.conj() * scale;
+                        });
+                        let from = (l - (m - 1)).saturating_sub(start).min(t);
+                        hi.step(t, |i, w| {
+                            if i >= from {
+                                run[i] = w.conj() * scale;
+                            }
+                        });
+                    },
                     |_, _| {},
                 );
                 rows_in_place(
@@ -1366,11 +1397,12 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
         c_buf.complex_mut(),
         split,
         pass_width(split, plan.packing),
-        Some(chirp),
-        |start, run| {
+        |r0| ColumnChirp::new(chirp, n2, r0, None),
+        |walk, start, run| {
             let have = m.saturating_sub(start).min(run.len());
             fill_run(&source, plan.packing, start, &mut run[..have]);
             run[have..].fill(Complex::default());
+            walk.step(run.len(), |i, w| run[i] *= w);
         },
         |start, len| {
             let have = m.saturating_sub(start).min(len);
@@ -1626,20 +1658,26 @@ mod tests {
             (534_386_158, 20_480, 20_352),
         ] {
             let tw = Twiddles::new(n);
-            let mut walk = ColumnChirp::new(&tw, n2, r0);
-            let mut worst = 0f64;
-            for c in 0..2 * SQUARES_SEED + 9 {
-                let t = if c < SQUARES_SEED + 3 { LANES } else { 37 };
-                let mut run = vec![Complex::new(1f32, 0.0); t];
-                walk.apply(&mut run);
-                for (i, v) in run.iter().enumerate() {
-                    let want = tw.get64(square_mod(n2 * c + r0 + i, n));
-                    worst = worst
-                        .max((f64::from(v.re) - want.re).abs())
-                        .max((f64::from(v.im) - want.im).abs());
+            let steps = 2 * SQUARES_SEED + 9;
+            let top = n2 * steps + r0 + LANES + 5;
+            for from in [None, Some(top)] {
+                let mut walk = ColumnChirp::new(&tw, n2, r0, from);
+                let mut worst = 0f64;
+                for c in 0..steps {
+                    let t = if c < SQUARES_SEED + 3 { LANES } else { 37 };
+                    let mut got = vec![None; t];
+                    walk.step(t, |i, w| got[i] = Some(w));
+                    for (i, v) in got.iter().enumerate() {
+                        let v = v.expect("every lane");
+                        let j = n2 * c + r0 + i;
+                        let want = tw.get64(square_mod(from.map_or(j, |l| l - j), n));
+                        worst = worst
+                            .max((f64::from(v.re) - want.re).abs())
+                            .max((f64::from(v.im) - want.im).abs());
+                    }
                 }
+                assert!(worst < 2e-7, "{n} {n2} {r0} {from:?}: error {worst}");
             }
-            assert!(worst < 2e-7, "{n} {n2} {r0}: error {worst}");
         }
     }
 
