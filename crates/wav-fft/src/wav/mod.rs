@@ -438,6 +438,18 @@ pub trait MonoSource: Sync + Send {
         let _ = (start, len);
     }
 
+    /// Whether [`fill`] is a plain copy of f32 samples already in memory
+    /// (no decoding, no file pages to map in). A hint only, `false` by
+    /// default: Bluestein's first pass in the exact FFT then reads
+    /// narrower blocks of columns, which keep its working set in cache,
+    /// where a decoded file is read best in wide ones (fewer visits per
+    /// page).
+    ///
+    /// [`fill`]: MonoSource::fill
+    fn in_memory(&self) -> bool {
+        false
+    }
+
     /// The source's own memory, when it has some a computation may reuse
     /// once it has read everything (a loaded signal does; a map does not).
     fn into_vec(self) -> Option<Vec<f32>>
@@ -465,6 +477,10 @@ impl MonoSource for Vec<f32> {
         let n = self.as_slice().len();
         let (a, b) = (start.min(n), start.saturating_add(len).min(n));
         prefetch_bytes(bytemuck::cast_slice(&self[a..b]));
+    }
+
+    fn in_memory(&self) -> bool {
+        true
     }
 
     fn into_vec(self) -> Option<Vec<f32>> {
