@@ -80,8 +80,8 @@ use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
 use super::exact::{
-    Packing, Split, Twiddles, bins, direct_split, fill_packed, kernel_run, magnitude, smooth_len,
-    to_f32,
+    ColumnChirp, KernelWalk, Packing, Split, Twiddles, bins, direct_split, fill_packed, magnitude,
+    smooth_len, to_f32,
 };
 use crate::Error;
 use crate::buffer::Buffer;
@@ -910,9 +910,16 @@ fn twiddle_row(row: &mut [C32], tw: &Twiddles, r: usize, conj: bool) {
 /// Pass 1 on this rank's columns `cols`: gather a\[n2·c + r\] with `fill`,
 /// FFT n1, × W_L^(r·k1), and write into `send` the block for each rank q:
 /// region q, r-major, `dest[q]` rows per r.
-fn pass1<F>(split: &Split, cols: Range<usize>, dest: &[Vec<usize>], send: &mut [C32], fill: F)
-where
-    F: Fn(usize, &mut [C32], &mut Vec<f32>) + Sync,
+fn pass1<T, I, F>(
+    split: &Split,
+    cols: Range<usize>,
+    dest: &[Vec<usize>],
+    send: &mut [C32],
+    init: I,
+    fill: F,
+) where
+    I: Fn(usize) -> T + Sync,
+    F: Fn(&mut T, usize, &mut [C32], &mut Vec<f32>) + Sync,
 {
     let (n1, n2) = (split.n1, split.n2);
     let w = cols.len();
@@ -935,8 +942,9 @@ where
         |(rows, scratch, run, tmp), (t, mut outs)| {
             let r0 = cols.start + t * ROWS;
             let cnt = ROWS.min(cols.end - r0);
+            let mut state = init(r0);
             for c in 0..n1 {
-                fill(n2 * c + r0, &mut run[..cnt], tmp);
+                fill(&mut state, n2 * c + r0, &mut run[..cnt], tmp);
                 for (j, v) in run[..cnt].iter().enumerate() {
                     rows[j * n1 + c] = *v;
                 }
@@ -1024,9 +1032,16 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
             } else {
                 Packing::Real
             };
-            pass1(split, cols, &plan.rows, a, |n, run, tmp| {
-                fill_packed(source, packing, n, run, tmp);
-            });
+            pass1(
+                split,
+                cols,
+                &plan.rows,
+                a,
+                |_| (),
+                |_, n, run, tmp| {
+                    fill_packed(source, packing, n, run, tmp);
+                },
+            );
             times.lap(&mut t, "read + mix + FFT n1 + twiddle (my columns)");
             times.wait(world, &mut t);
             exchange(world, a, &fwd_send, b, &fwd_recv)?;
@@ -1052,9 +1067,14 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
         } => {
             let (m, l) = (plan.signal_len, split.len());
             // The chirp's spectrum for my rows.
-            pass1(split, cols.clone(), &plan.rows, a, |start, run, _| {
-                kernel_run(chirp, m, *needed, l, start, run);
-            });
+            pass1(
+                split,
+                cols.clone(),
+                &plan.rows,
+                a,
+                |r0| KernelWalk::new(chirp, split.n2, r0, m, *needed, l),
+                |walk, start, run, _| walk.fill(start, run),
+            );
             times.lap(&mut t, "Bluestein: pass 1 of the chirp");
             times.wait(world, &mut t);
             exchange(world, a, &fwd_send, b, &fwd_recv)?;
@@ -1072,12 +1092,19 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
             );
             times.lap(&mut t, "Bluestein: the chirp's spectrum (my rows)");
             // 1. a[n] = x[n]·e^(−iπn²/M) for n < M, 0 up to L.
-            pass1(split, cols.clone(), &plan.rows, a, |start, run, tmp| {
-                let have = m.saturating_sub(start).min(run.len());
-                fill_packed(source, Packing::Real, start, &mut run[..have], tmp);
-                chirp.for_squares(start, 1, have, |i, w| run[i] *= w);
-                run[have..].fill(C32::default());
-            });
+            pass1(
+                split,
+                cols.clone(),
+                &plan.rows,
+                a,
+                |r0| ColumnChirp::new(chirp, split.n2, r0, None),
+                |walk, start, run, tmp| {
+                    let have = m.saturating_sub(start).min(run.len());
+                    fill_packed(source, Packing::Real, start, &mut run[..have], tmp);
+                    run[have..].fill(C32::default());
+                    walk.step(run.len(), |i, w| run[i] *= w);
+                },
+            );
             times.lap(&mut t, "read + mix + chirp + FFT n1 + twiddle (my columns)");
             times.wait(world, &mut t);
             exchange(world, a, &fwd_send, b, &fwd_recv)?;

@@ -1287,32 +1287,51 @@ where
     });
 }
 
-/// The run of Bluestein's kernel b\[j\] = e^(iπj²/M) / L from j = `start`
-/// over a smooth length `l`: the chirp for j < K (`needed`) and for
-/// L − j < M, 0 between; `chirp` holds e^(−2πi·e/(2M)).
-#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
-pub(crate) fn kernel_run(
-    chirp: &Twiddles,
+/// Bluestein's kernel b\[j\] = e^(iπj²/M) / L over a smooth length L, run
+/// after run as pass 1 reads it (one [`KernelWalk::fill`] per c, in order,
+/// for the task whose first column is r0): the chirp for j < K (`needed`)
+/// and for L − j < M, 0 between; `chirp` holds e^(−2πi·e/(2M)).
+pub(crate) struct KernelWalk<'a> {
+    lo: ColumnChirp<'a>,
+    hi: ColumnChirp<'a>,
     m: usize,
     needed: usize,
     l: usize,
-    start: usize,
-    run: &mut [Complex<f32>],
-) {
-    let scale = 1.0 / l as f32;
-    let end = start + run.len();
-    run.fill(Complex::default());
-    let a_end = end.min(needed);
-    if start < a_end {
-        chirp.for_squares(start, 1, a_end - start, |i, w| run[i] = w.conj() * scale);
+}
+
+impl<'a> KernelWalk<'a> {
+    pub(crate) fn new(
+        chirp: &'a Twiddles,
+        n2: usize,
+        r0: usize,
+        m: usize,
+        needed: usize,
+        l: usize,
+    ) -> Self {
+        KernelWalk {
+            lo: ColumnChirp::new(chirp, n2, r0, None),
+            hi: ColumnChirp::new(chirp, n2, r0, Some(l)),
+            m,
+            needed,
+            l,
+        }
     }
-    // From L − M + 1 on: the chirp at L − j, walked upwards from the
-    // run's end.
-    let b_start = start.max(l - (m - 1));
-    if b_start < end {
-        let top = run.len() - 1;
-        chirp.for_squares(l - (end - 1), 1, end - b_start, |i, w| {
-            run[top - i] = w.conj() * scale;
+
+    /// b\[start..start + run.len()\] into `run`.
+    pub(crate) fn fill(&mut self, start: usize, run: &mut [Complex<f32>]) {
+        let scale = 1.0 / self.l as f32;
+        run.fill(Complex::default());
+        let t = run.len();
+        self.lo
+            .step(self.needed.saturating_sub(start).min(t), |i, w| {
+                run[i] = w.conj() * scale;
+            });
+        // From L − M + 1 on: the chirp at L − j.
+        let from = (self.l - (self.m - 1)).saturating_sub(start).min(t);
+        self.hi.step(t, |i, w| {
+            if i >= from {
+                run[i] = w.conj() * scale;
+            }
         });
     }
 }
@@ -1355,26 +1374,8 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
                     kb.complex_mut(),
                     split,
                     1,
-                    |r0| {
-                        let lo = ColumnChirp::new(chirp, n2, r0, None);
-                        (lo, ColumnChirp::new(chirp, n2, r0, Some(l)))
-                    },
-                    |(lo, hi), start, run| {
-                        // b[j] = e^(iπj²/M) / L below K and at L − j from
-                        // L − M + 1 on, 0 between (as kernel_run).
-                        let scale = 1.0 / l as f32;
-                        run.fill(Complex::default());
-                        let t = run.len();
-                        lo.step(needed.saturating_sub(start).min(t), |i, w| {
-                            run[i] = w.conj() * scale;
-                        });
-                        let from = (l - (m - 1)).saturating_sub(start).min(t);
-                        hi.step(t, |i, w| {
-                            if i >= from {
-                                run[i] = w.conj() * scale;
-                            }
-                        });
-                    },
+                    |r0| KernelWalk::new(chirp, n2, r0, m, *needed, l),
+                    |walk, start, run| walk.fill(start, run),
                     |_, _| {},
                 );
                 rows_in_place(
