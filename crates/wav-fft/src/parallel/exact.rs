@@ -49,12 +49,17 @@
 //! convolution of length p − 1 needs the input and output permuted by
 //! powers of a primitive root — 8-byte random accesses over the whole
 //! signal, where even the smooth path's 128-byte runs far apart are its
-//! main cost. The worst N of a size is a prime (it cannot be packed, so
-//! L ≈ 1.5 N where 2 × prime has L ≈ N): at the book's size, plan made and
-//! buffers kept, 2 × 133,596,563 measured 2.9× the smooth 267,193,080
-//! and the prime 267,193,079 3.7× (criterion, one run; 3.1–3.2× and
-//! 4.4–4.9× before the chirp came from recurrences); at 2.6 million
-//! samples 3.9–4.1×.
+//! main cost — and p − 1 has a large prime factor itself for the worst
+//! primes (the book-size prime: 267,193,078 = 2 × 229 × 583,391). The
+//! worst N of a size is a prime (it cannot be packed, so L ≈ 1.5 N where
+//! 2 × prime has L ≈ N): two FFTs of 1.5 N complex points against the
+//! smooth path's one of N/2 is six times the arithmetic, and four passes
+//! over three times the memory. At the book's size, plan made and buffers
+//! kept (criterion, one run), 2 × 133,596,563 measured 2.8× the smooth
+//! 267,193,080 and the prime 267,193,079 3.2× (3.7× before pass 1 took
+//! its chirp from [`ColumnChirp`] and read one block per task from a
+//! signal in memory; 4.4–4.9× before the chirp came from recurrences at
+//! all): the bound of 3× holds for 2 × prime, not for a prime.
 //! See the crate README for the figures.
 
 use std::sync::{Arc, Mutex};
@@ -789,7 +794,9 @@ const AHEAD: usize = 4;
 /// on fft-06, alternating runs of one binary: the book-size file's pass 1
 /// 1.73 s with 1 block, 1.49 s with 4, 1.38 s with 8 (1.36 s with 16); an
 /// odd smooth N of 263,671,875: 4.54 s with 2 blocks, 3.63 s with 8; the
-/// prime 267,193,079 (Bluestein): 6.56 s with 2, 5.30 s with 8.
+/// prime 267,193,079 (Bluestein): 6.56 s with 2, 5.30 s with 8 (when
+/// every run seeded its own chirp; Bluestein over a signal in memory now
+/// reads one block per task, see [`bluestein`]).
 const MAX_WIDTH: usize = 8;
 
 /// Pages the second-level TLB holds (2,048 entries on the course's AMD
@@ -1412,7 +1419,7 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
             let have = m.saturating_sub(start).min(run.len());
             fill_run(&source, plan.packing, start, &mut run[..have]);
             run[have..].fill(Complex::default());
-            walk.step(run.len(), |i, w| run[i] *= w);
+            walk.step(have, |i, w| run[i] *= w);
         },
         |start, len| {
             let have = m.saturating_sub(start).min(len);
