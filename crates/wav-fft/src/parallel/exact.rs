@@ -18,8 +18,8 @@
 //!   the chirp's spectrum, and back. The forward and inverse row passes are
 //!   fused around the product, and the matrix stays in the blocked layout
 //!   throughout (see [`bluestein`]), so it costs four passes (three for an
-//!   odd N) over 2–3× the memory of the packed path. The chirp's spectrum is computed on the
-//!   plan's first use and kept.
+//!   odd N) over 2–3× the memory of the packed path. The chirp's spectrum
+//!   is computed on the plan's first use and kept.
 //!
 //! Every plan is made of small rustfft plans (rows of ≤ 2^17 points) and
 //! planning takes milliseconds for every N.
@@ -54,8 +54,9 @@
 //! worst N of a size is a prime (it cannot be packed, so L ≈ 1.5 N where
 //! 2 × prime has L ≈ N): two FFTs of 1.5 N complex points against the
 //! smooth path's one of N/2 is six times the arithmetic, and three passes
-//! over three times the memory where it makes two. At the book's size, plan made and buffers
-//! kept (criterion, one run), 2 × 133,596,563 measured 2.8× the smooth
+//! over three times the memory where it makes two. At the book's size,
+//! plan made and buffers kept (criterion, one run), 2 × 133,596,563
+//! measured 2.8× the smooth
 //! 267,193,080 and the prime 267,193,079 3.2× (3.7× before pass 1 took
 //! its chirp from [`ColumnChirp`] and read one block per task from a
 //! signal in memory; 4.4–4.9× before the chirp came from recurrences at
@@ -880,7 +881,7 @@ fn pass1<T, I, F, P>(
         split,
         width,
         |r0, t, rows| {
-            let mut run = [Complex::<f32>::default(); MAX_WIDTH * COLS];
+            let mut run = [Complex::<f32>::default(); LANES];
             let mut state = init(r0);
             for col in 0..AHEAD.min(n1) {
                 prefetch(n2 * col + r0, t);
@@ -1501,9 +1502,10 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
                         for (j, o) in line[..w].iter_mut().enumerate() {
                             *o = magnitude(rows[j * n1 + col]);
                         }
-                        // SAFETY: k..k + w < len, and positions ≡ r0..r0 + t
-                        // (mod n2) are this block's alone; nothing else
-                        // touches the magnitudes during the pass.
+                        // SAFETY: k + w ≤ len (k < K = len, w ≤ len − k);
+                        // the positions ≡ r0..r0 + t (mod n2) are this
+                        // block's alone, and `mags` (borrowed from `store`,
+                        // which this call owns) is not used during the pass.
                         unsafe { mags_out.run(k, w) }.copy_from_slice(&line[..w]);
                     }
                 } else {
@@ -1523,8 +1525,9 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
     }
     laps.lap("inverse FFT n1 × chirp (Z by columns)");
 
-    // 4. (Packed.) The spectrum from Z[0..M), Z[n2·c + r] at position (c, r). Each
-    //    task takes BLOCK consecutive c (n2·BLOCK consecutive outputs),
+    // 4. (Packed only.) The spectrum from Z[0..M), Z[n2·c + r] at
+    //    position (c, r). Each task takes BLOCK consecutive c (n2·BLOCK
+    //    consecutive outputs),
     //    reading them block by block as runs of BLOCK·COLS numbers; the
     //    partners M − k of the packed case lie in BLOCK + 1 columns c' of
     //    the same or the neighbouring block of columns.
