@@ -80,8 +80,8 @@ use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
 use super::exact::{
-    ColumnChirp, KernelWalk, Packing, Split, Twiddles, bins, direct_split, fill_packed, magnitude,
-    smooth_len, to_f32,
+    ColumnChirp, KernelWalk, Packing, Split, Twiddles, bins, bluestein_split, direct_split,
+    fill_packed, magnitude, to_f32, twiddle_row,
 };
 use crate::Error;
 use crate::buffer::Buffer;
@@ -184,8 +184,7 @@ impl DistributedPlan {
             (false, Some((n1, n2))) => Method::Odd(Split::new(n1, n2, &mut planner)),
             (_, None) => {
                 let needed = bins(signal_len);
-                let l = smooth_len(signal_len + needed - 1);
-                let (n1, n2) = direct_split(l).expect("smooth_len returns a splittable length");
+                let (n1, n2) = bluestein_split(signal_len + needed - 1);
                 Method::Bluestein {
                     split: Split::new(n1, n2, &mut planner),
                     inv1: planner.plan_fft_inverse(n1),
@@ -893,20 +892,6 @@ fn deal<'a, T>(
     out
 }
 
-/// Multiplies `row` (k1 = 0, 1, …) by W_L^(r·k1), or its conjugate.
-fn twiddle_row(row: &mut [C32], tw: &Twiddles, r: usize, conj: bool) {
-    let c = |w: Complex<f64>| if conj { w.conj() } else { w };
-    let step = c(tw.get64(r));
-    let mut w = Complex::new(1.0, 0.0);
-    for (k1, v) in row.iter_mut().enumerate() {
-        if k1 % 1024 == 0 {
-            w = c(tw.get64(r * k1));
-        }
-        *v *= to_f32(w);
-        w *= step;
-    }
-}
-
 /// Pass 1 on this rank's columns `cols`: gather a\[n2·c + r\] with `fill`,
 /// FFT n1, × W_L^(r·k1), and write into `send` the block for each rank q:
 /// region q, r-major, `dest[q]` rows per r.
@@ -952,7 +937,7 @@ fn pass1<T, I, F>(
             let rows = &mut rows[..cnt * n1];
             fft1.process_with_scratch(rows, scratch);
             for (j, row) in rows.chunks_exact_mut(n1).enumerate() {
-                twiddle_row(row, tw, r0 + j, false);
+                twiddle_row(row, r0 + j, tw, false);
             }
             for (out, ks) in outs.iter_mut().zip(dest) {
                 let kq = ks.len();
@@ -1170,7 +1155,7 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
                     }
                     let rows = &mut rows[..cnt * n1];
                     for (jj, row) in rows.chunks_exact_mut(n1).enumerate() {
-                        twiddle_row(row, tw, cols.start + j0 + jj, true);
+                        twiddle_row(row, cols.start + j0 + jj, tw, true);
                     }
                     inv1.process_with_scratch(rows, scratch);
                     for (jj, (row, o)) in rows

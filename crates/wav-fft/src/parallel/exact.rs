@@ -70,6 +70,7 @@ use rayon::prelude::*;
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
+use super::simd;
 use crate::Error;
 use crate::buffer::{Buffer, HugePages};
 use crate::spectrum::{Magnitudes, Spectrum};
@@ -450,6 +451,111 @@ pub(crate) fn smooth_len(min: usize) -> usize {
     }
 }
 
+/// How many times `p` divides `m` (m ≥ 1).
+fn times(mut m: usize, p: usize) -> i32 {
+    let mut k = 0;
+    while m % p == 0 {
+        m /= p;
+        k += 1;
+    }
+    k
+}
+
+/// The modelled time per point of a rustfft row of `n` points (7-smooth),
+/// in arbitrary units: a least-squares fit to rustfft 6's AVX timings of
+/// every 7-smooth length from 1,000 to 36,000 on the course's AMD EPYC
+/// (correlation 0.83–0.86). Powers of two are what its SIMD kernels want
+/// (a length with fewer than 2^6 costs up to 1.6× one with more); each 5
+/// or 7 costs a little, each 3 saves a little. At the book-size prime the
+/// measured costs of the splits span 1.57–1.77 (×10^9) for the same L.
+fn row_cost(n: usize) -> f64 {
+    2.0 + 0.17 * f64::from((6 - times(n, 2)).max(0)) - 0.073 * f64::from(times(n, 3))
+        + 0.09 * f64::from(times(n, 5))
+        + 0.071 * f64::from(times(n, 7))
+}
+
+/// The most factors of 2 a row length of a split may have: 2^9 points
+/// are 4 KiB, and the transposes between passes step through their block
+/// of rows at the row length's stride, so with 2^9 | n every lane falls
+/// in the same cache set (4 KiB aliasing). Measured at the book-size prime,
+/// alternating runs: n1 = 16,384, 14,336 or 17,920 made passes 1 and 3
+/// 1.4× slower than n1 = 19,440 or 15,552.
+const MAX_TWOS: i32 = 8;
+
+/// Bluestein's length and split for a convolution of at least `min`
+/// points: among the 7-smooth L from `min` to 2 % above it and their
+/// splits n1 × n2 (n1 ≤ n2 ≤ 4·n1, n2 ≤ [`MAX_ROW`], at most 2^[`MAX_TWOS`]
+/// in each), the one with the least L·(`row_cost`(n1) + `row_cost`(n2)):
+/// the arithmetic of the FFTs, which is most of Bluestein's time. The
+/// smallest such L is not the fastest: at the book-size prime it is
+/// 19,600 × 20,480 (2^12 in the rows), while 15,552 × 25,920, 0.4 % longer,
+/// measured 3.59 s against 3.72 s (medians of 8, alternating runs).
+/// Short lengths (and any `min` without a candidate) take the smallest
+/// 7-smooth L and its balanced split.
+pub(crate) fn bluestein_split(min: usize) -> (usize, usize) {
+    let fallback =
+        || direct_split(smooth_len(min)).expect("smooth_len returns a splittable length");
+    if min <= MAX_DIRECT {
+        return fallback();
+    }
+    let max = min + min / 50;
+    let mut best: Option<(f64, usize, usize)> = None;
+    let mut p2 = 1usize;
+    while p2 <= max {
+        let mut p3 = p2;
+        while p3 <= max {
+            let mut p5 = p3;
+            while p5 <= max {
+                let mut l = p5;
+                while l <= max {
+                    if l >= min {
+                        consider_splits(l, &mut best);
+                    }
+                    l *= 7;
+                }
+                p5 *= 5;
+            }
+            p3 *= 3;
+        }
+        p2 *= 2;
+    }
+    best.map_or_else(fallback, |(_, n1, n2)| (n1, n2))
+}
+
+/// The splits n1 × n2 of the 7-smooth `l` allowed by [`bluestein_split`],
+/// each kept in `best` if it is cheaper (ties: the shorter L).
+fn consider_splits(l: usize, best: &mut Option<(f64, usize, usize)>) {
+    let exps = [2, 3, 5, 7].map(|p| times(l, p));
+    let mut divisor = |n1: usize| {
+        let n2 = l / n1;
+        let allowed = n1 <= n2
+            && n2 <= MAX_ROW
+            && n2 <= 4 * n1
+            && times(n1, 2) <= MAX_TWOS
+            && times(n2, 2) <= MAX_TWOS;
+        if allowed {
+            let cost = l as f64 * (row_cost(n1) + row_cost(n2));
+            if best.is_none_or(|(c, b1, b2)| cost < c || (cost == c && l < b1 * b2)) {
+                *best = Some((cost, n1, n2));
+            }
+        }
+    };
+    for a in 0..=exps[0] {
+        for b in 0..=exps[1] {
+            for c in 0..=exps[2] {
+                for d in 0..=exps[3] {
+                    divisor(
+                        2usize.pow(a as u32)
+                            * 3usize.pow(b as u32)
+                            * 5usize.pow(c as u32)
+                            * 7usize.pow(d as u32),
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The magnitudes' length for N samples: bins 0..=N/2.
 pub(crate) fn bins(n: usize) -> usize {
     n / 2 + 1
@@ -495,8 +601,7 @@ impl ExactPlan {
                     Packing::Pairs => m,
                     Packing::Real => bins(signal_len),
                 };
-                let l = smooth_len(m + needed - 1);
-                let (n1, n2) = direct_split(l).expect("smooth_len returns a splittable length");
+                let (n1, n2) = bluestein_split(m + needed - 1);
                 Method::Bluestein {
                     split: Split::with_layout(n1, n2, true, &mut planner),
                     inv1: planner.plan_fft_inverse(n1),
@@ -735,14 +840,28 @@ fn prefetch_packed<S: MonoSource>(source: &S, packing: Packing, start: usize, le
 }
 
 /// W^(r·k) for the row of column r, k = 64a + b: W^(64ra) · W^(rb), both
-/// from the f64 tables, multiplied into `row` (conjugated with `conj`).
-fn twiddle_row(row: &mut [Complex<f32>], r: usize, tw: &Twiddles, m: usize, conj: bool) {
+/// from the f64 tables (exponents by additions mod n, no divisions),
+/// multiplied into `row` (conjugated with `conj`) by [`simd::scale_by`].
+pub(crate) fn twiddle_row(row: &mut [Complex<f32>], r: usize, tw: &Twiddles, conj: bool) {
     let c = |w: Complex<f64>| if conj { to_f32(w.conj()) } else { to_f32(w) };
-    let lo: [Complex<f32>; 64] = std::array::from_fn(|b| c(tw.get64(r * b % m)));
-    for (a, chunk) in row.chunks_mut(64).enumerate() {
-        let hi = c(tw.get64(r * 64 * a % m));
-        for (v, l) in chunk.iter_mut().zip(&lo) {
-            *v *= hi * l;
+    let m = tw.n;
+    let r = r % m;
+    let mut e = 0;
+    let lo: [Complex<f32>; 64] = std::array::from_fn(|_| {
+        let w = c(tw.get64(e));
+        e += r;
+        if e >= m {
+            e -= m;
+        }
+        w
+    });
+    let step = ((r as u128 * 64) % m as u128) as usize;
+    let mut e = 0;
+    for chunk in row.chunks_mut(64) {
+        simd::scale_by(chunk, c(tw.get64(e)), &lo);
+        e += step;
+        if e >= m {
+            e -= m;
         }
     }
 }
@@ -758,7 +877,7 @@ where
     G: Fn(usize, usize, &mut [Complex<f32>]) + Sync,
     S: Fn(usize, usize, &[Complex<f32>]) + Sync,
 {
-    let (n1, n2, l) = (split.n1, split.n2, split.len());
+    let (n1, n2) = (split.n1, split.n2);
     let (fft, tw) = (&split.fft1, &split.tw);
     let cols = width * COLS;
     (0..n2.div_ceil(cols)).into_par_iter().for_each_init(
@@ -775,7 +894,7 @@ where
             gather(r0, t, rows);
             fft.process_with_scratch(rows, scratch);
             for (j, row) in rows.chunks_exact_mut(n1).enumerate() {
-                twiddle_row(row, r0 + j, tw, l, false);
+                twiddle_row(row, r0 + j, tw, false);
             }
             scatter(r0, t, rows);
         },
@@ -1275,6 +1394,13 @@ where
     for_row_blocks(n1, n2, scratch_len, |a, nb, rows, scratch| {
         for q in 0..blocks {
             let (r0, t) = (q * COLS, COLS.min(n2 - q * COLS));
+            if q + AHEAD < blocks {
+                let ahead = split.at(a, (q + AHEAD) * COLS);
+                // SAFETY: as below (a run of this task's rows, read only
+                // by the prefetch hint).
+                let run = unsafe { all.run(ahead, nb * COLS) };
+                crate::wav::prefetch_bytes(bytemuck::cast_slice(run));
+            }
             // SAFETY: in every block, rows a..a + nb (one run of
             // nb·COLS numbers) are this task's alone, and nothing
             // else touches the matrix during the pass.
@@ -1448,10 +1574,12 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
             for q in 0..n2.div_ceil(COLS) {
                 let (r0, t) = (q * COLS, COLS.min(n2 - q * COLS));
                 let p = split.at(a, r0);
+                if q + AHEAD < n2.div_ceil(COLS) {
+                    let ahead = split.at(a, r0 + AHEAD * COLS);
+                    crate::wav::prefetch_bytes(bytemuck::cast_slice(&kc[ahead..ahead + nb * COLS]));
+                }
                 for (i, k) in kc[p..p + nb * COLS].chunks_exact(COLS).enumerate() {
-                    for (v, k) in rows[i * n2 + r0..i * n2 + r0 + t].iter_mut().zip(k) {
-                        *v *= k;
-                    }
+                    simd::mul_each(&mut rows[i * n2 + r0..i * n2 + r0 + t], k);
                 }
             }
             inv2.process_with_scratch(rows, scratch);
@@ -1486,7 +1614,7 @@ fn bluestein<S: MonoSource>(source: S, plan: &ExactPlan) -> Result<(Steps, Store
                     }
                 }
                 for (j, row) in rows.chunks_exact_mut(n1).enumerate() {
-                    twiddle_row(row, r0 + j, tw, l, true);
+                    twiddle_row(row, r0 + j, tw, true);
                 }
                 inv1.process_with_scratch(rows, scratch);
                 // Columns c of the block with n2·c + r < K (Z is needed
@@ -1715,6 +1843,28 @@ mod tests {
         assert_eq!(direct_split(131_071), Some((1, 131_071))); // small prime: one row
         let l = smooth_len(2_000_005);
         assert!((2_000_005..2_000_005 + 2_000_005 / 50).contains(&l) && is_smooth(l));
+    }
+
+    #[test]
+    fn bluestein_splits_are_smooth_short_and_alias_free() {
+        // The book-size prime's convolution (N + (N + 1)/2 − 1 points).
+        assert_eq!(bluestein_split(400_789_618), (15_552, 25_920));
+        let mut min = 17usize;
+        while min < 2_000_000_000 {
+            let (n1, n2) = bluestein_split(min);
+            let l = n1 * n2;
+            assert!(is_smooth(l) && l >= min, "{min}: {n1} × {n2}");
+            assert!(n2 <= MAX_ROW || l <= MAX_DIRECT, "{min}: {n1} × {n2}");
+            if min > MAX_DIRECT {
+                assert!(l <= min + min / 50, "{min}: {n1} × {n2}");
+                assert!(n1 <= n2 && n2 <= 4 * n1, "{min}: {n1} × {n2}");
+                assert!(
+                    times(n1, 2) <= MAX_TWOS && times(n2, 2) <= MAX_TWOS,
+                    "{min}: {n1} × {n2}"
+                );
+            }
+            min = min * 13 / 10 + 1;
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! [`realfft_spectrum`]: crate::spectrum::realfft_spectrum
 
 mod exact;
+mod simd;
 pub use exact::{ExactPlan, Steps};
 #[cfg(feature = "mpi")]
 pub mod distributed;
