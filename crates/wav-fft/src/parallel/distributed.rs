@@ -1087,7 +1087,7 @@ pub fn spectrum<S: MonoSource, W: Communicator>(
                     let have = m.saturating_sub(start).min(run.len());
                     fill_packed(source, Packing::Real, start, &mut run[..have], tmp);
                     run[have..].fill(C32::default());
-                    walk.step(have, |i, w| run[i] *= w);
+                    walk.mul_run(&mut run[..have]);
                 },
             );
             times.lap(&mut t, "read + mix + chirp + FFT n1 + twiddle (my columns)");
