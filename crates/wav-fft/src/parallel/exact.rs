@@ -44,8 +44,10 @@
 //! virtual machines was the largest single cost of a repeated run.
 //!
 //! # The worst N
-//! Bluestein is kept for large prime factors, over the smallest 7-smooth
-//! L ≥ M + K − 1. Rader's algorithm was considered and not tried: its
+//! Bluestein is kept for large prime factors, over the L ≥ M + K − 1 and
+//! the split n1 × n2 that [`bluestein_split`] picks by a model of
+//! rustfft's cost per row length (the shortest 7-smooth L is not the
+//! fastest). Rader's algorithm was considered and not tried: its
 //! convolution of length p − 1 needs the input and output permuted by
 //! powers of a primitive root — 8-byte random accesses over the whole
 //! signal, where even the smooth path's 128-byte runs far apart are its
@@ -54,13 +56,15 @@
 //! worst N of a size is a prime (it cannot be packed, so L ≈ 1.5 N where
 //! 2 × prime has L ≈ N): two FFTs of 1.5 N complex points against the
 //! smooth path's one of N/2 is six times the arithmetic, and three passes
-//! over three times the memory where it makes two. At the book's size,
-//! plan made and buffers kept (criterion, one run), 2 × 133,596,563
-//! measured 2.8× the smooth
-//! 267,193,080 and the prime 267,193,079 3.2× (3.7× before pass 1 took
-//! its chirp from [`ColumnChirp`] and read one block per task from a
-//! signal in memory; 4.4–4.9× before the chirp came from recurrences at
-//! all): the bound of 3× holds for 2 × prime, not for a prime.
+//! over three times the memory where it makes two. Plan made and buffers
+//! kept (criterion, two runs in a quiet hour): at the book's size
+//! 2 × 133,596,563 took 2.41–2.47× the smooth 267,193,080 and the prime
+//! 267,193,079 2.76–2.80×; at 2.6 million samples, where the smooth
+//! path's 21 MB stay in the 32 MB L3 cache and Bluestein's 64 MB (matrix
+//! and chirp spectrum) do not, 2.55–2.62× and 3.03–3.07×. The prime was
+//! 3.2× at the book's size with the shortest L, 3.7× before pass 1 took
+//! its chirp from [`ColumnChirp`], 4.4–4.9× before the chirp came from
+//! recurrences at all.
 //! See the crate README for the figures.
 
 use std::sync::{Arc, Mutex};
