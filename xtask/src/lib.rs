@@ -232,7 +232,7 @@ pub fn bench(opts: &BenchOptions) -> Result<()> {
         bail!("cargo bench failed ({status})");
     }
     if selected.iter().any(|l| l.id == "fft") {
-        lessons::bench_ratios(&root).print();
+        lessons::bench_ratios(&root, opts.book_size).print();
     }
     Ok(())
 }

@@ -686,8 +686,11 @@ fn criterion_median(root: &std::path::Path, group: &str, id: &str) -> Option<f64
 
 /// After `cargo bench -p wav-fft`: the ratios, from criterion's medians.
 /// Each set (a smooth length, 2 × a prime near it, and a prime near it) ran
-/// in one run.
-pub fn bench_ratios(root: &std::path::Path) -> Table {
+/// in one run; the book-size set only with `book` (it ran in this run: an
+/// earlier run's figures would be mixed in otherwise). "-" where a
+/// benchmark did not run (one thread of realfft of the book-size prime does
+/// not fit in memory).
+pub fn bench_ratios(root: &std::path::Path, book: bool) -> Table {
     let mut t = Table::new(
         "fft bench (criterion medians): exact parallel vs one thread of realfft",
         &[
@@ -706,28 +709,29 @@ pub fn bench_ratios(root: &std::path::Path) -> Table {
         (2_646_000, [2 * 1_323_001, 2_646_001]),
         (267_193_080, [2 * 133_596_563, 267_193_079]),
     ];
-    for (smooth, awkward) in sets {
+    for (smooth, awkward) in sets.into_iter().take(if book { 2 } else { 1 }) {
         let smooth_exact = criterion_median(root, &format!("fft-{smooth}"), "exact");
         for n in std::iter::once(smooth).chain(awkward) {
             let g = format!("fft-{n}");
             let Some(exact) = criterion_median(root, &g, "exact") else {
                 continue;
             };
-            let planned = criterion_median(root, &g, "realfft-planned").unwrap_or(f64::NAN);
-            let unplanned = criterion_median(root, &g, "realfft-unplanned").unwrap_or(f64::NAN);
+            let planned = criterion_median(root, &g, "realfft-planned");
+            let unplanned = criterion_median(root, &g, "realfft-unplanned");
             let fused = criterion_median(root, &g, "fused-mapped");
             let first = criterion_median(root, &g, "exact-fresh-plan");
             let vs_smooth = |x: Option<f64>| match (x, smooth_exact) {
                 (Some(x), Some(s)) => ratio(x / s),
                 _ => "-".into(),
             };
+            let vs_exact = |x: Option<f64>| x.map_or("-".into(), |x| ratio(x / exact));
             t.row(vec![
                 n.to_string(),
-                secs(planned),
+                planned.map_or("-".into(), secs),
                 secs(exact),
-                ratio(planned / exact),
-                secs(unplanned),
-                ratio(unplanned / exact),
+                vs_exact(planned),
+                unplanned.map_or("-".into(), secs),
+                vs_exact(unplanned),
                 fused.map_or("-".into(), secs),
                 vs_smooth(Some(exact)),
                 vs_smooth(first),
@@ -735,4 +739,52 @@ pub fn bench_ratios(root: &std::path::Path) -> Table {
         }
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A criterion median of `secs` for `group/id` under `root`.
+    fn estimate(root: &std::path::Path, group: &str, id: &str, secs: f64) {
+        let dir = root
+            .join("target/criterion")
+            .join(group)
+            .join(id)
+            .join("new");
+        std::fs::create_dir_all(&dir).unwrap();
+        let json = format!(r#"{{"median": {{"point_estimate": {}}}}}"#, secs * 1e9);
+        std::fs::write(dir.join("estimates.json"), json).unwrap();
+    }
+
+    #[test]
+    fn bench_ratios_show_what_ran_and_a_dash_for_what_did_not() {
+        let root = std::env::temp_dir().join(format!("xtask-bench-ratios-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        estimate(&root, "fft-2646000", "exact", 0.008);
+        estimate(&root, "fft-2646000", "realfft-planned", 0.012);
+        estimate(&root, "fft-2646001", "exact", 0.024);
+        estimate(&root, "fft-267193080", "exact", 1.2);
+        estimate(&root, "fft-267193079", "exact", 3.6);
+
+        let small = bench_ratios(&root, false);
+        assert_eq!(
+            small.rows.len(),
+            2,
+            "the book-size set only with --book-size"
+        );
+        assert_eq!(small.rows[0][0], "2646000");
+        assert_eq!(small.rows[0][3], "1.50×", "planned ÷ exact");
+        assert_eq!(small.rows[0][5], "-", "realfft with its plan did not run");
+        assert_eq!(small.rows[1][0], "2646001");
+        assert_eq!(small.rows[1][1], "-", "no planned realfft for the prime");
+        assert_eq!(small.rows[1][7], "3.00×", "exact ÷ exact of the smooth N");
+
+        let book = bench_ratios(&root, true);
+        assert_eq!(book.rows.len(), 4);
+        assert_eq!(book.rows[3][0], "267193079");
+        assert_eq!(book.rows[3][7], "3.00×");
+        assert!(!book.to_text().contains("NaN"), "{}", book.to_text());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }
