@@ -709,7 +709,8 @@ pub fn bench_ratios(root: &std::path::Path, book: bool) -> Table {
         (2_646_000, [2 * 1_323_001, 2_646_001]),
         (267_193_080, [2 * 133_596_563, 267_193_079]),
     ];
-    for (smooth, awkward) in sets.into_iter().take(if book { 2 } else { 1 }) {
+    let sets = if book { &sets[..] } else { &sets[..1] };
+    for &(smooth, awkward) in sets {
         let smooth_exact = criterion_median(root, &format!("fft-{smooth}"), "exact");
         for n in std::iter::once(smooth).chain(awkward) {
             let g = format!("fft-{n}");

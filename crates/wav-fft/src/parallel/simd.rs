@@ -68,11 +68,22 @@ pub(crate) fn chirp_step(lanes: Lanes<'_>, e: Complex<f64>, run: &mut [Complex<f
 pub(crate) type Lanes<'a> = [&'a mut [f64]; 4];
 
 fn chirp_step_portable(lanes: Lanes<'_>, e: Complex<f64>, run: &mut [Complex<f32>]) {
-    let [cr, ci, dr, di] = lanes;
     let n = run.len();
+    let [cr, ci, dr, di] = lanes;
     assert!(n <= cr.len().min(ci.len()).min(dr.len()).min(di.len()));
+    for (x, (r, i)) in run.iter_mut().zip(cr.iter().zip(ci.iter())) {
+        *x *= Complex::new(*r as f32, *i as f32);
+    }
+    chirp_advance([&mut cr[..n], &mut ci[..n], &mut dr[..n], &mut di[..n]], e);
+}
+
+/// The recurrence of [`chirp_step`] alone, over the whole lane arrays:
+/// `c[i] *= d[i]`, then `d[i] *= e` (separate re and im arrays, so that
+/// the compiler vectorises it).
+pub(crate) fn chirp_advance(lanes: Lanes<'_>, e: Complex<f64>) {
+    let [cr, ci, dr, di] = lanes;
+    let n = cr.len().min(ci.len()).min(dr.len()).min(di.len());
     for i in 0..n {
-        run[i] *= Complex::new(cr[i] as f32, ci[i] as f32);
         let (wr, wi, xr, xi) = (cr[i], ci[i], dr[i], di[i]);
         cr[i] = wr * xr - wi * xi;
         ci[i] = wr * xi + wi * xr;
